@@ -1,0 +1,50 @@
+/* cli/cli.h - shared declarations for the `sievefs` command's verbs.
+ *
+ * Each verb lives in cli/<verb>.c and exports one `int cli_<verb>(int argc,
+ * char **argv)` that returns the process exit status: 0 success, 1 failure
+ * (a message was printed), 2 usage error. */
+#ifndef SIEVEFS_CLI_H
+#define SIEVEFS_CLI_H
+
+#include <stdio.h>
+
+struct cli_verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* after "sievefs NAME " */
+	const char *summary;
+};
+
+extern const struct cli_verb cli_verbs[];
+
+/* Print "usage: sievefs VERB USAGE" to f. */
+void cli_usage(FILE *f, const char *verb);
+/* Print usage to stderr and return 2. */
+int cli_misuse(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "sievefs: message" to stderr and return 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True when argv[i] is -h or --help; prints usage and the verb's summary. */
+int cli_wants_help(int argc, char **argv, const char *verb);
+
+#define CLI_VERBS(X)                                                                       \
+	X(init, "STORE", "create an empty store")                                          \
+	X(ingest, "STORE DATASET SRC... [--labels FILE] [-m MSG] [--skip-bad]",             \
+	  "index tar shards or directories as a new version")                             \
+	X(rm, "STORE DATASET PATTERN... -m MSG", "new version without the matching samples") \
+	X(relabel, "STORE DATASET FILE -m MSG", "new version with changed sample attributes") \
+	X(log, "STORE DATASET [--json]", "list a dataset's versions")                      \
+	X(tag, "STORE DATASET NAME VERSION | STORE DATASET -d NAME", "name a version")     \
+	X(ls, "STORE DATASET[@VERSION|@TAG][/PATH] [-l] [--json]", "list files")          \
+	X(cat, "STORE DATASET[@VERSION]/PATH", "write a file's bytes to stdout")           \
+	X(stat, "STORE DATASET[@VERSION]/PATH [--json]", "show where a file's bytes live") \
+	X(diff, "STORE DATASET vA vB [--json]", "samples added, removed and changed")      \
+	X(verify, "STORE [DATASET[@VERSION]]", "re-read every member and check checksums") \
+	X(info, "STORE [--json]", "datasets, versions, samples and sizes")                 \
+	X(mount, "STORE MOUNTPOINT [-o OPTS] [-f] [-d]", "serve the store as a filesystem") \
+	X(umount, "MOUNTPOINT", "unmount a sievefs mount")
+
+#define CLI_DECLARE(n, u, s) int cli_##n(int argc, char **argv);
+CLI_VERBS(CLI_DECLARE)
+#undef CLI_DECLARE
+
+#endif

@@ -1,0 +1,110 @@
+/* cli/ingest.c - `sievefs ingest`: sources into a new version. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "common/util.h"
+#include "index/commit.h"
+#include "index/ingest.h"
+
+/* Finish a commit and print "DATASET vN: ..." (shared with rm, relabel). */
+int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
+		      const char *msg);
+
+int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
+		      const char *msg)
+{
+	struct idx_version v;
+	struct idx_txn *t;
+	char sz[32];
+	uint32_t ver;
+	int r;
+
+	if (idx_commit_nchanges(c) == 0) {
+		idx_commit_abort(c);
+		printf("%s: nothing changed; no new version\n", dataset);
+		return 0;
+	}
+	r = idx_commit_finish(c, msg, (uint32_t)getuid(), cli_user(), &ver);
+	if (r < 0)
+		return cli_fail("%s: commit failed: %s (the store is unchanged)", dataset,
+				idx_strerror(r));
+	if (idx_txn_begin(s, 0, &t) == 0) {
+		struct idx_dataset d;
+		if (idx_dataset_get(t, dataset, &d) == 0 && idx_version_get(t, d.id, ver, &v) == 0)
+			printf("%s v%u: %" PRIu64 " samples (+%" PRIu64 " -%" PRIu64 " ~%" PRIu64
+			       "), %" PRIu64 " files, %s\n",
+			       dataset, ver, v.samples, v.added, v.removed, v.changed, v.members,
+			       cm_fmt_size(v.bytes, sz, sizeof(sz)));
+		idx_txn_abort(t);
+	}
+	return 0;
+}
+
+int cli_ingest(int argc, char **argv)
+{
+	struct idx_ingest_opts o = { .checksum = 1 };
+	struct idx_ingest_stats st = { 0 };
+	const char *msg, *labels;
+	struct idx_commit *c;
+	struct idx_store *s;
+	int skip_bad, bad = 0, r;
+	char err[1024];
+
+	msg = cli_take_opt(&argc, argv, "-m", "--message");
+	labels = cli_take_opt(&argc, argv, NULL, "--labels");
+	skip_bad = cli_take_flag(&argc, argv, NULL, "--skip-bad");
+	o.checksum = !cli_take_flag(&argc, argv, NULL, "--no-checksum");
+	if (cli_unknown_opt(argc, argv, "ingest"))
+		return 2;
+	if (argc < 4)
+		return cli_misuse("ingest", "expected STORE DATASET SRC...");
+	if (!idx_dataset_name_ok(argv[2]))
+		return cli_fail("'%s' is not a valid dataset name (no '/', '@', leading '.' or '-')",
+				argv[2]);
+	s = cli_store_open(argv[1], 0);
+	if (!s)
+		return 1;
+	r = idx_commit_begin(s, argv[2], 1, &c);
+	if (r < 0) {
+		idx_store_close(s);
+		return cli_fail("%s: %s", argv[1], idx_strerror(r));
+	}
+	for (int i = 3; i < argc; i++) {
+		err[0] = 0;
+		r = idx_ingest_src(c, argv[i], &o, &st, err, sizeof(err));
+		if (r == 0)
+			continue;
+		fprintf(stderr, "sievefs: %s\n", err[0] ? err : strerror(-r));
+		if (!skip_bad || r == -ENOSPC || r == -ENOMEM) {
+			fprintf(stderr, "sievefs: nothing was committed%s\n",
+				skip_bad ? "" : " (use --skip-bad to commit the good sources)");
+			idx_commit_abort(c);
+			idx_store_close(s);
+			return 1;
+		}
+		bad++;
+	}
+	if (labels) {
+		r = idx_labels_apply(c, labels, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "sievefs: %s\nsievefs: nothing was committed\n", err);
+			idx_commit_abort(c);
+			idx_store_close(s);
+			return 1;
+		}
+	}
+	if (st.refused)
+		fprintf(stderr, "sievefs: %" PRIu64 " member(s) refused (see above)\n", st.refused);
+	if (bad)
+		fprintf(stderr, "sievefs: %d bad source(s) skipped (see above)\n", bad);
+	r = cli_commit_report(s, c, argv[2], msg ? msg : "ingest");
+	idx_store_close(s);
+	return r;
+}

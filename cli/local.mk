@@ -1,0 +1,8 @@
+bin_PROGRAMS += sievefs
+sievefs_SOURCES = \
+	cli/cli.h cli/main.c cli/common.c cli/common.h \
+	cli/init.c cli/ingest.c cli/rm.c cli/relabel.c cli/log.c cli/tag.c \
+	cli/ls.c cli/cat.c cli/stat.c cli/diff.c cli/verify.c cli/info.c \
+	cli/mount.c cli/umount.c
+sievefs_CFLAGS = $(AM_CFLAGS)
+sievefs_LDADD = $(FS_LIBS) $(INDEX_LIBS) -lpthread

@@ -1,0 +1,118 @@
+/* fs/attr.c - struct stat for every kind of node.  Files and directories
+ * inside a version come from the entry copied into the node (immutable);
+ * the root and dataset directories are computed from the current snapshot,
+ * so their mtime and link count move when a version is committed. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/fs_int.h"
+
+#define FS_BLKSIZE 131072
+
+struct root_scan {
+	struct idx_txn *t;
+	uint64_t count;
+	int64_t newest;
+};
+
+static int root_scan_cb(const struct idx_dataset *d, void *ctx)
+{
+	struct root_scan *rs = ctx;
+	struct idx_version v;
+	int64_t tm = (int64_t)d->created;
+
+	rs->count++;
+	if (d->head && idx_version_get(rs->t, d->id, d->head, &v) == 0)
+		tm = v.time;
+	if (tm > rs->newest)
+		rs->newest = tm;
+	return 0;
+}
+
+static int stat_root(struct idx_txn *t, struct stat *st)
+{
+	struct root_scan rs = { .t = t };
+	int rc = idx_dataset_foreach(t, root_scan_cb, &rs);
+
+	if (rc < 0)
+		return rc;
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2 + rs.count;
+	st->st_mtime = rs.newest;
+	return 0;
+}
+
+static int stat_dataset(struct idx_txn *t, const struct fs_node *n, struct stat *st)
+{
+	struct idx_dataset d;
+	struct idx_version v;
+	int rc = idx_dataset_get_id(t, n->ds, &d);
+
+	if (rc < 0)
+		return rc;
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2 + d.head;
+	st->st_mtime = (time_t)d.created;
+	if (d.head && idx_version_get(t, d.id, d.head, &v) == 0)
+		st->st_mtime = v.time;
+	return 0;
+}
+
+int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, struct stat *st)
+{
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = FS_BLKSIZE;
+	switch (n->kind) {
+	case FS_ROOT:
+		rc = stat_root(t, st);
+		break;
+	case FS_DATASET:
+		rc = stat_dataset(t, n, st);
+		break;
+	case FS_VERSION:
+	case FS_DIR:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2 + n->e.nsubdirs;
+		st->st_mtime = n->kind == FS_VERSION ? n->vtime : n->e.mtime;
+		st->st_size = (off_t)(n->e.nfiles + n->e.nsubdirs);
+		break;
+	case FS_FILE:
+		/* Never writable, never set-id: the bytes are someone else's. */
+		st->st_mode = S_IFREG | (n->e.mode & 0555);
+		st->st_nlink = 1;
+		st->st_size = (off_t)n->e.size;
+		st->st_blocks = (blkcnt_t)((n->e.size + 511) / 512);
+		st->st_mtime = n->e.mtime;
+		break;
+	case FS_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		st->st_size = snprintf(NULL, 0, "v%u", n->ver);
+		st->st_mtime = n->vtime;
+		break;
+	default:
+		return -EIO;
+	}
+	st->st_atime = st->st_ctime = st->st_mtime;
+	return rc;
+}
+
+double fs_node_timeout(const struct fs *fs, const struct fs_node *n)
+{
+	switch (n->kind) {
+	case FS_ROOT:
+	case FS_DATASET:
+	case FS_LINK:
+		return fs->dyn_timeout;
+	default:
+		return FS_TIMEOUT_FOREVER;
+	}
+}

@@ -1,0 +1,163 @@
+/* fs/fs_int.h - shared state of the FUSE daemon: the node table, the
+ * per-thread read context and the op table.  Only fs/ includes this file,
+ * and fs/ alone includes <fuse_lowlevel.h>.
+ *
+ * A FUSE nodeid is the address of a struct fs_node (FUSE_ROOT_ID stands for
+ * fs->root).  Nodes inside a version are immutable once inserted, so request
+ * threads read their fields without a lock; the kernel's lookup count
+ * (nlookup, under the table lock) decides when a node is freed.  Root and
+ * dataset nodes carry no cached state: their attributes and children are read
+ * from a fresh index snapshot on every request, which is what makes a commit
+ * visible without a remount. */
+#ifndef SIEVEFS_FS_INT_H
+#define SIEVEFS_FS_INT_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fs/fs.h"
+#include "index/reader.h"
+#include "index/store.h"
+
+/* Inside a version nothing ever changes: cache entries, attributes and
+ * negative lookups for a year. */
+#define FS_TIMEOUT_FOREVER (86400.0 * 365)
+#define FS_POLL_MS 200
+
+enum fs_kind {
+	FS_ROOT = 1, /* MNT/ */
+	FS_DATASET,  /* MNT/<ds>/ */
+	FS_VERSION,  /* MNT/<ds>/vN/ (the version's root directory) */
+	FS_DIR,      /* a directory inside a version */
+	FS_FILE,     /* a file inside a version */
+	FS_LINK,     /* MNT/<ds>/latest or a tag -> vN */
+};
+
+#define FS_DCURSORS 8
+
+/* Where a readdir of a large directory stopped: entry number `off` (entries
+ * consumed so far) comes right after `name`.  Lets the next request resume
+ * with idx_readdir(after=name) instead of rescanning from the start. */
+struct fs_dcursor {
+	uint64_t off;
+	uint16_t len;
+	char name[IDX_NAME_MAX + 1];
+};
+
+struct fs_node {
+	struct fs_node *next; /* hash chain; fs->lock */
+	uint64_t hash;
+	uint64_t nlookup; /* kernel references; fs->lock */
+
+	/* Key and data: immutable after insertion. */
+	uint8_t kind;
+	uint32_t ds;
+	uint32_t ver;       /* VERSION/DIR/FILE: its version; LINK: target */
+	uint64_t pdir;      /* DIR/FILE: dir id of the parent directory */
+	uint64_t ino;       /* st_ino */
+	int64_t vtime;      /* VERSION: commit time; LINK: target's commit time */
+	struct idx_entry e; /* VERSION (root dir record), DIR, FILE */
+
+	struct fs_dcursor *cur; /* DIR/VERSION, allocated on first readdir; fs->cur_lock */
+	unsigned curnext;       /* fs->cur_lock */
+
+	uint16_t nameoff, namelen; /* name = path + nameoff */
+	char path[];               /* "ds", "ds@v3", "ds@v3/a/b.jpg", "ds/latest" */
+};
+
+struct fs {
+	struct idx_store *store;
+	struct idx_reader *reader;
+	struct fuse_session *se;
+	uid_t uid;
+	gid_t gid;
+	double dyn_timeout; /* root and dataset-level entries */
+	int open_needed;    /* a policy makes readability caller-dependent */
+
+	struct fs_node *root;
+
+	pthread_mutex_t lock; /* the node table */
+	struct fs_node **tab;
+	size_t tabsize, count;
+
+	pthread_mutex_t cur_lock; /* readdir cursors */
+
+	pthread_key_t wkey; /* struct fs_worker per thread */
+
+	pthread_t poller;
+	int poller_started;
+	pthread_mutex_t plock;
+	pthread_cond_t pcond;
+	int stop;     /* plock */
+	uint64_t gen; /* poller only */
+};
+
+/* node.c */
+int fs_tab_init(struct fs *fs);
+void fs_tab_free(struct fs *fs);
+struct fs_node *fs_node_of(struct fs *fs, fuse_ino_t ino);
+static inline fuse_ino_t fs_nodeid(const struct fs *fs, const struct fs_node *n)
+{
+	return n == fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+/* Find the node with tmpl's key (kind, ds, ver, pdir, name) or insert a copy
+ * of tmpl whose path is `dirpath` + sep + name; either way take one kernel
+ * reference.  NULL on ENOMEM. */
+struct fs_node *fs_node_get(struct fs *fs, const struct fs_node *tmpl, const char *dirpath,
+			    char sep, const char *name, size_t namelen);
+void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t nlookup);
+/* Dataset and link nodes (nodeids and names), for the poller to invalidate.
+ * Returns a malloc'd array of *count entries (NULL when empty). */
+struct fs_dyn {
+	fuse_ino_t ino;
+	uint32_t ds;
+	int kind; /* FS_DATASET or FS_LINK (whose parent is ds's node) */
+	char name[IDX_NAME_MAX + 1];
+};
+struct fs_dyn *fs_node_dynamic(struct fs *fs, size_t *count);
+uint64_t fs_ino_mix(uint64_t tag, uint64_t a, uint64_t b, uint64_t c);
+
+/* worker.c: the calling thread's read txn (renewed) and buffer. */
+int fs_txn_enter(struct fs *fs, struct idx_txn **t);
+void fs_txn_leave(struct idx_txn *t);
+void *fs_worker_buf(struct fs *fs, size_t n);
+int fs_worker_init(struct fs *fs);
+void fs_worker_fini(struct fs *fs);
+
+/* attr.c */
+int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, struct stat *st);
+double fs_node_timeout(const struct fs *fs, const struct fs_node *n);
+
+/* ops.c, ops_file.c */
+extern const struct fuse_lowlevel_ops fs_ops;
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi);
+/* Lookup helpers shared by lookup and readdirplus: build the child node
+ * template of parent `p` for a dataset-level name (version dir or link). */
+int fs_dataset_child(struct fs *fs, struct idx_txn *t, const struct fs_node *p,
+		     const char *name, size_t namelen, struct fs_node *tmpl);
+int fs_version_tmpl(struct fs *fs, struct idx_txn *t, uint32_t ds, uint32_t ver,
+		    struct fs_node *tmpl);
+void fs_entry_tmpl(const struct fs_node *p, const struct idx_entry *e, struct fs_node *tmpl);
+
+/* session.c: serve until unmounted.  store and mnt are absolute.  With
+ * ready != NULL, *ready is a pipe to the waiting parent: once the mount is up
+ * it receives an int 0, the daemon detaches and *ready becomes -1; on an
+ * earlier failure it is left open for the caller to report. */
+int fs_serve(struct fs *fs, const struct fs_config *c, const char *store,
+	     const char *mnt, int *ready);
+
+#endif

@@ -1,0 +1,9 @@
+noinst_LIBRARIES += fs/libfs.a
+fs_libfs_a_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+fs_libfs_a_SOURCES = \
+	fs/fs.h fs/fs_int.h \
+	fs/opts.c fs/mount.c fs/umount.c fs/session.c \
+	fs/node.c fs/worker.c fs/attr.c \
+	fs/ops.c fs/dir.c fs/ops_file.c \
+	fs/mountinfo.c fs/mountinfo.h
+FS_LIBS = fs/libfs.a $(FUSE_LIBS)

@@ -1,0 +1,291 @@
+/* fs/ops_file.c - the data ops: read, open/opendir (declined), statfs and
+ * the user.sievefs.* extended attributes.
+ *
+ * OPEN and OPENDIR answer ENOSYS while nothing can make a file's readability
+ * depend on the caller: the kernel then never sends OPEN, RELEASE or FLUSH
+ * again and keeps file pages cached across opens, which is what makes later
+ * passes over small files fast.  READ therefore gets no file handle and finds
+ * the file from its nodeid, whose node holds a copy of the index entry. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "common/util.h"
+#include "fs/fs_int.h"
+
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	struct idx_txn *t;
+	ssize_t got;
+	void *buf;
+	int rc;
+
+	(void)fi;
+	if (n->kind != FS_FILE) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if (off < 0 || (uint64_t)off >= n->e.size || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > n->e.size - (uint64_t)off)
+		size = (size_t)(n->e.size - (uint64_t)off);
+	buf = fs_worker_buf(fs, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = fs_txn_enter(fs, &t);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	got = idx_reader_pread(fs->reader, t, &n->e, buf, size, (uint64_t)off, n->path);
+	fs_txn_leave(t);
+	if (got < 0)
+		fuse_reply_err(req, (int)-got);
+	else
+		fuse_reply_buf(req, buf, (size_t)got);
+}
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!fs->open_needed) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	/* A caller-dependent file must not share cached pages between
+	 * users: the policy module will decide direct_io per file. */
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	if (!fs->open_needed) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fuse_reply_open(req, fi);
+}
+
+/* ---- statfs -------------------------------------------------------------- */
+
+struct sf {
+	struct idx_txn *t;
+	uint64_t members, bytes;
+};
+
+static int statfs_cb(const struct idx_dataset *d, void *ctx)
+{
+	struct sf *sf = ctx;
+	struct idx_version v;
+
+	if (d->head && idx_version_get(sf->t, d->id, d->head, &v) == 0) {
+		sf->members += v.members;
+		sf->bytes += v.bytes;
+	}
+	return 0;
+}
+
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct sf sf = { 0 };
+	struct statvfs st = { 0 };
+	int rc = fs_txn_enter(fs, &sf.t);
+
+	(void)ino;
+	if (rc == 0) {
+		rc = idx_dataset_foreach(sf.t, statfs_cb, &sf);
+		fs_txn_leave(sf.t);
+	}
+	if (rc < 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	/* Sizes of the latest version of every dataset; nothing is free. */
+	st.f_bsize = 4096;
+	st.f_frsize = 4096;
+	st.f_blocks = (sf.bytes + 4095) / 4096;
+	st.f_files = sf.members;
+	st.f_namemax = IDX_NAME_MAX;
+	st.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
+	fuse_reply_statfs(req, &st);
+}
+
+/* ---- extended attributes ------------------------------------------------- */
+
+#define XA_PREFIX "user.sievefs."
+#define XA_ATTR XA_PREFIX "attr."
+
+/* Collects either the list of names or the value of one attribute. */
+struct xa {
+	char *out;
+	size_t cap, len;
+	const char *want; /* attribute key wanted, NULL = list names */
+	int found;
+};
+
+static void xa_put(struct xa *x, const char *p, size_t n)
+{
+	if (x->len + n <= x->cap)
+		memcpy(x->out + x->len, p, n);
+	x->len += n;
+}
+
+static void xa_name(struct xa *x, const char *name)
+{
+	xa_put(x, name, strlen(name) + 1);
+}
+
+static int xa_attr_cb(const struct idx_attr *a, void *ctx)
+{
+	struct xa *x = ctx;
+
+	if (!x->want) {
+		xa_put(x, XA_ATTR, strlen(XA_ATTR));
+		xa_put(x, a->key, a->keylen);
+		xa_put(x, "", 1);
+		return 0;
+	}
+	if (strlen(x->want) == a->keylen && !memcmp(x->want, a->key, a->keylen)) {
+		xa_put(x, a->val, a->vallen);
+		x->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Relative path of a node inside its version ("a/b.jpg"). */
+static const char *rel_path(const struct fs_node *n)
+{
+	const char *p = strchr(n->path, '/');
+
+	return p ? p + 1 : "";
+}
+
+/* Fills x with the value of `name` (or with all names when x->want is NULL
+ * and name is NULL).  Returns 0, -ENODATA or another -errno. */
+static int xa_do(struct fs *fs, struct idx_txn *t, const struct fs_node *n, const char *name,
+		 struct xa *x)
+{
+	char val[IDX_NAME_MAX + 64];
+	struct idx_shard sh;
+	const char *rel;
+	int rc;
+
+	if (n->kind == FS_VERSION) {
+		if (!name) {
+			xa_name(x, XA_PREFIX "version");
+			return 0;
+		}
+		if (strcmp(name, XA_PREFIX "version"))
+			return -ENODATA;
+		snprintf(val, sizeof(val), "v%u", n->ver);
+		xa_put(x, val, strlen(val));
+		return 0;
+	}
+	if (n->kind != FS_FILE)
+		return name ? -ENODATA : 0;
+	rel = rel_path(n);
+	if (!name) {
+		xa_name(x, XA_PREFIX "sample");
+		xa_name(x, XA_PREFIX "version");
+		xa_name(x, XA_PREFIX "shard");
+		xa_name(x, XA_PREFIX "xxh64");
+	} else if (!strcmp(name, XA_PREFIX "sample")) {
+		xa_put(x, rel, cm_sample_key_len(rel, strlen(rel)));
+		return 0;
+	} else if (!strcmp(name, XA_PREFIX "version")) {
+		snprintf(val, sizeof(val), "v%u", n->e.ver);
+		xa_put(x, val, strlen(val));
+		return 0;
+	} else if (!strcmp(name, XA_PREFIX "xxh64")) {
+		snprintf(val, sizeof(val), "%016" PRIx64, n->e.xxh);
+		xa_put(x, val, strlen(val));
+		return 0;
+	} else if (!strcmp(name, XA_PREFIX "shard")) {
+		rc = idx_shard_get(t, n->e.shard, &sh);
+		if (rc < 0)
+			return rc == -ENOENT ? -ENODATA : -EIO;
+		xa_put(x, sh.path, strlen(sh.path));
+		snprintf(val, sizeof(val), ":%" PRIu64 "+%" PRIu64, n->e.offset, n->e.stored);
+		xa_put(x, val, strlen(val));
+		return 0;
+	} else if (!strncmp(name, XA_ATTR, strlen(XA_ATTR))) {
+		x->want = name + strlen(XA_ATTR);
+	} else {
+		return -ENODATA;
+	}
+	rc = idx_sample_attrs(t, n->ds, n->ver, n->pdir, n->path + n->nameoff, n->namelen,
+			      xa_attr_cb, x, NULL);
+	if (rc < 0 && rc != -ENOENT)
+		return -EIO;
+	if (x->want && !x->found)
+		return -ENODATA;
+	return 0;
+}
+
+static void xa_reply(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	struct xa x = { .cap = size };
+	struct idx_txn *t = NULL;
+	int rc;
+
+	if (name && strncmp(name, XA_PREFIX, strlen(XA_PREFIX))) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (size) {
+		x.out = fs_worker_buf(fs, size);
+		if (!x.out) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	rc = fs_txn_enter(fs, &t);
+	if (rc == 0) {
+		rc = xa_do(fs, t, n, name, &x);
+		fs_txn_leave(t);
+	}
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (!size)
+		fuse_reply_xattr(req, x.len);
+	else if (x.len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, x.out, x.len);
+}
+
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	xa_reply(req, ino, name, size);
+}
+
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	xa_reply(req, ino, NULL, size);
+}

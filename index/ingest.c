@@ -1,0 +1,690 @@
+/* index/ingest.c - index tar shards and directories in place.
+ *
+ * Each source is handled in three steps so that a bad source changes nothing:
+ * (1) walk its headers (or directory tree) into a plan, refusing members that
+ * cannot be served (devices, FIFOs, '..' paths, dangling or escaping links)
+ * and failing on malformed archives; (2) read the data once, sequentially, to
+ * checksum every member; (3) put the members into the commit.  Links resolve
+ * at step (1) to their target's bytes.  `.cls` and `.json` members also
+ * become attributes of their sample. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "common/strset.h"
+#include "common/util.h"
+#include "index/backend.h"
+#include "index/ingest.h"
+#include "index/json.h"
+#include "index/tar.h"
+
+#define SIDECAR_MAX (1u << 20)
+#define READ_CHUNK (4u << 20)
+#define LINK_DEPTH 40
+
+enum { M_FILE, M_HARD, M_SYM, M_DROP };
+
+struct mem {
+	char *path;       /* owned */
+	char *link;       /* owned, links only */
+	int kind;
+	uint64_t shard;   /* shard id (directory sources: one per file) */
+	uint64_t hdr, off, size;
+	uint32_t mode;
+	int64_t mtime;
+	uint64_t xxh;
+	size_t target;    /* links: resolved member index */
+};
+
+struct plan {
+	const char *src;
+	struct mem *v;
+	size_t n, cap;
+	struct cm_strset map; /* path -> index + 1 */
+	struct idx_ingest_stats *st;
+};
+
+static void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].path);
+		free(p->v[i].link);
+	}
+	free(p->v);
+	cm_strset_free(&p->map);
+}
+
+static int plan_add(struct plan *p, const char *path, int kind, struct mem **out)
+{
+	struct cm_strset_ent *e;
+	struct mem *m;
+	int r;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		struct mem *v = realloc(p->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	m = &p->v[p->n];
+	memset(m, 0, sizeof(*m));
+	m->path = strdup(path);
+	if (!m->path)
+		return -ENOMEM;
+	m->kind = kind;
+	r = cm_strset_add(&p->map, path, strlen(path), &e);
+	if (r < 0) {
+		free(m->path);
+		return r;
+	}
+	if (r == 0) {
+		cm_warn("%s: %s appears more than once; the last one wins", p->src, path);
+		p->st->dups++;
+		p->v[e->val - 1].kind = M_DROP;
+	}
+	e->val = ++p->n;
+	*out = m;
+	return 0;
+}
+
+/* Normalise a link target relative to the directory of `from`.  Returns
+ * -EXDEV when it leaves the dataset's root. */
+static int link_target(const char *from, const char *link, char *out, size_t outlen,
+		       int relative)
+{
+	char tmp[CM_PATH_MAX * 2 + 2];
+	size_t dl = relative ? cm_dirname_len(from, strlen(from)) : 0, o = 0;
+	const char *s;
+
+	if (link[0] == '/')
+		return -EXDEV;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)dl, from, dl ? "/" : "", link) >=
+	    sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (s = tmp; *s;) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 0 || (n == 1 && s[0] == '.')) {
+			/* skip */
+		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (o == 0)
+				return -EXDEV;
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			if (o + n + 2 > outlen)
+				return -ENAMETOOLONG;
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, s, n);
+			o += n;
+		}
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	out[o] = 0;
+	return o ? 0 : -EXDEV;
+}
+
+static int is_dir_in_plan(struct plan *p, const char *path)
+{
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].kind != M_DROP && !strncmp(p->v[i].path, path, n) &&
+		    p->v[i].path[n] == '/')
+			return 1;
+	return 0;
+}
+
+static int resolve(struct plan *p, size_t i, int depth)
+{
+	struct mem *m = &p->v[i];
+	struct cm_strset_ent *e;
+	char target[CM_PATH_MAX + 1];
+	int r;
+
+	if (m->kind == M_FILE)
+		return 0;
+	if (m->kind == M_DROP)
+		return -ENOENT;
+	if (m->target)
+		return 0;
+	if (depth > LINK_DEPTH) {
+		cm_warn("%s: %s: too many levels of links; refused", p->src, m->path);
+		return -ELOOP;
+	}
+	r = link_target(m->path, m->link, target, sizeof(target), m->kind == M_SYM);
+	if (r == -EXDEV) {
+		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' escapes the dataset; refused",
+			p->src, m->hdr, m->path, m->link);
+		return r;
+	}
+	if (r < 0)
+		return r;
+	e = cm_strset_get(&p->map, target, strlen(target));
+	if (!e || p->v[e->val - 1].kind == M_DROP || e->val - 1 == i) {
+		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' %s; refused", p->src, m->hdr,
+			m->path, m->link,
+			is_dir_in_plan(p, target) ? "names a directory (not supported)" : "dangles");
+		return -ENOENT;
+	}
+	r = resolve(p, e->val - 1, depth + 1);
+	if (r < 0)
+		return r;
+	m->target = e->val; /* index + 1 */
+	{
+		const struct mem *t = &p->v[e->val - 1];
+		while (t->kind != M_FILE)
+			t = &p->v[t->target - 1];
+		m->shard = t->shard;
+		m->off = t->off;
+		m->size = t->size;
+		m->mode = t->mode;
+		m->mtime = t->mtime;
+	}
+	return 0;
+}
+
+static void resolve_links(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct mem *m = &p->v[i];
+		if ((m->kind == M_HARD || m->kind == M_SYM) && resolve(p, i, 0) < 0) {
+			m->kind = M_DROP;
+			p->st->refused++;
+		}
+	}
+}
+
+/* ---- checksums: one sequential pass over a shard ---- */
+
+struct sumio {
+	const struct idx_backend *b;
+	struct idx_bfile *f;
+	unsigned char *buf;
+	uint64_t bstart;
+	size_t blen;
+};
+
+static int sum_range(struct sumio *io, uint64_t off, uint64_t size, uint64_t *out)
+{
+	struct cm_xxh64 h;
+
+	cm_xxh64_init(&h, 0);
+	while (size > 0) {
+		size_t take;
+		if (off < io->bstart || off >= io->bstart + io->blen) {
+			ssize_t r = io->b->pread(io->f, io->buf, READ_CHUNK, off);
+			if (r < 0)
+				return (int)r;
+			if (r == 0)
+				return -EIO;
+			io->bstart = off;
+			io->blen = (size_t)r;
+		}
+		take = (size_t)(io->bstart + io->blen - off);
+		if (take > size)
+			take = (size_t)size;
+		cm_xxh64_update(&h, io->buf + (off - io->bstart), take);
+		off += take;
+		size -= take;
+	}
+	*out = cm_xxh64_digest(&h);
+	return 0;
+}
+
+/* ---- attributes from sidecars ---- */
+
+struct attr_ctx {
+	struct idx_attrset *a;
+	int err;
+};
+
+static int attr_cb(const char *k, size_t kn, const char *v, size_t vn, char type, void *ctx)
+{
+	struct attr_ctx *ac = ctx;
+
+	ac->err = idx_attrset_set(ac->a, k, kn, v, vn, type);
+	return ac->err ? 1 : 0;
+}
+
+static char num_type(const char *s, size_t n)
+{
+	char *end;
+	char tmp[64];
+
+	if (n == 0 || n >= sizeof(tmp))
+		return 's';
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	strtod(tmp, &end);
+	return *end == 0 && !(tmp[0] == ' ') ? 'n' : 's';
+}
+
+static int sidecar(struct idx_commit *c, const char *src, const char *path,
+		   const struct idx_backend *b, struct idx_bfile *f, uint64_t off, uint64_t size,
+		   struct idx_ingest_stats *st)
+{
+	size_t n = strlen(path), key = cm_sample_key_len(path, n);
+	const char *ext = path + key;
+	struct idx_attrset a;
+	struct attr_ctx ac;
+	char *buf;
+	int r = 0;
+
+	if (strcmp(ext, ".cls") != 0 && strcmp(ext, ".json") != 0)
+		return 0;
+	if (size > SIDECAR_MAX) {
+		cm_warn("%s: %s: sidecar larger than 1 MiB; not read as attributes", src, path);
+		return 0;
+	}
+	buf = malloc(size + 1);
+	if (!buf)
+		return -ENOMEM;
+	r = idx_bfile_read_full(b, f, buf, size, off);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[size] = 0;
+	idx_attrset_init(&a);
+	if (!strcmp(ext, ".cls")) {
+		size_t s = 0, e = size;
+		while (s < e && (buf[s] == ' ' || buf[s] == '\n' || buf[s] == '\r' || buf[s] == '\t'))
+			s++;
+		while (e > s && (buf[e - 1] == ' ' || buf[e - 1] == '\n' || buf[e - 1] == '\r' ||
+				 buf[e - 1] == '\t'))
+			e--;
+		if (e > s && !memchr(buf + s, 0, e - s))
+			r = idx_attrset_set(&a, "label", 5, buf + s, e - s, num_type(buf + s, e - s));
+	} else {
+		const char *why;
+		size_t pos;
+		ac.a = &a;
+		ac.err = 0;
+		r = idx_json_flat(buf, size, attr_cb, &ac, &why, &pos);
+		if (r == -EINVAL) {
+			cm_warn("%s: %s: byte %zu: %s; not read as attributes", src, path, pos, why);
+			idx_attrset_clear(&a);
+			r = 0;
+		} else if (r == 1) {
+			r = ac.err;
+		}
+	}
+	if (r == 0 && a.n) {
+		r = idx_commit_merge_attrs(c, path, key, &a);
+		if (r == 0)
+			st->attrs++;
+	}
+	idx_attrset_free(&a);
+	free(buf);
+	return r;
+}
+
+/* ---- step 3: puts ---- */
+
+static int put_all(struct idx_commit *c, struct plan *p, const struct idx_backend *b,
+		   struct idx_bfile *f, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct mem *m = &p->v[i];
+		struct idx_file fl;
+		int r;
+		if (m->kind == M_DROP)
+			continue;
+		if (m->kind != M_FILE)
+			m->xxh = p->v[m->target - 1].xxh;
+		fl.shard = m->shard;
+		fl.offset = m->off;
+		fl.stored = m->size;
+		fl.size = m->size;
+		fl.xxh = m->xxh;
+		fl.codec = IDX_CODEC_RAW;
+		fl.mode = 0100000 | (m->mode & 07777);
+		fl.mtime = m->mtime;
+		r = idx_commit_put(c, m->path, strlen(m->path), &fl);
+		if (r == 1) {
+			cm_warn("%s: %s was given by an earlier source too; the last one wins",
+				p->src, m->path);
+			p->st->dups++;
+			r = 0;
+		}
+		if (r == -EEXIST || r == -EINVAL) {
+			cm_warn("%s: %s: %s; refused", p->src, m->path,
+				r == -EEXIST ? "a file and a directory share this path"
+					     : "not a valid path");
+			p->st->refused++;
+			continue;
+		}
+		if (r == 0 && f)
+			r = sidecar(c, p->src, m->path, b, f, m->off, m->size, p->st);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s: %s", p->src, m->path, idx_strerror(r));
+			return r;
+		}
+		p->st->members++;
+		p->st->bytes += m->size;
+	}
+	return 0;
+}
+
+/* ---- tar sources ---- */
+
+static ssize_t tar_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct sumio *io = ctx;
+
+	return io->b->pread(io->f, buf, len, off);
+}
+
+static int tar_plan(struct plan *p, struct sumio *io, uint64_t size, uint64_t shard,
+		    char *err, size_t errlen)
+{
+	struct idx_tar *t;
+	struct idx_tar_member tm;
+	int r = idx_tar_open(&t, tar_read, io, size);
+
+	if (r < 0)
+		return r;
+	while ((r = idx_tar_next(t, &tm)) == 1) {
+		struct mem *m;
+		const char *why;
+		int kind;
+		switch (tm.type) {
+		case IDX_TAR_DIR:
+			continue;
+		case IDX_TAR_REG:
+			kind = M_FILE;
+			if (tm.sparse) {
+				cm_warn("%s: offset %" PRIu64 ": %s: sparse member not supported; refused",
+					p->src, tm.hdr_offset, tm.path);
+				p->st->refused++;
+				continue;
+			}
+			break;
+		case IDX_TAR_HARDLINK: kind = M_HARD; break;
+		case IDX_TAR_SYMLINK: kind = M_SYM; break;
+		default:
+			cm_warn("%s: offset %" PRIu64 ": %s: %s member refused", p->src,
+				tm.hdr_offset, tm.path,
+				tm.type == IDX_TAR_FIFO ? "FIFO" :
+				tm.type == IDX_TAR_CHR || tm.type == IDX_TAR_BLK ? "device" :
+				"special");
+			p->st->refused++;
+			continue;
+		}
+		if (cm_path_check(tm.path, strlen(tm.path), &why) < 0) {
+			cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", p->src, tm.hdr_offset,
+				tm.path, why);
+			p->st->refused++;
+			continue;
+		}
+		r = plan_add(p, tm.path, kind, &m);
+		if (r < 0)
+			break;
+		m->shard = shard;
+		m->hdr = tm.hdr_offset;
+		m->off = tm.data_offset;
+		m->size = tm.size;
+		m->mode = tm.mode;
+		m->mtime = tm.mtime;
+		if (kind != M_FILE && !(m->link = strdup(tm.linkname))) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r < 0 && r != -ENOMEM)
+		snprintf(err, errlen, "%s: %s", p->src, idx_tar_error(t));
+	idx_tar_close(t);
+	return r < 0 ? r : 0;
+}
+
+static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
+		      const struct idx_ingest_opts *o, struct idx_ingest_stats *st, char *err,
+		      size_t errlen)
+{
+	struct plan p = { .src = src, .st = st };
+	struct sumio io = { .b = &idx_backend_posix };
+	uint64_t size, shard;
+	int64_t mtime;
+	int r;
+
+	cm_strset_init(&p.map);
+	r = io.b->open(abs, &io.f);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", src, strerror(-r));
+		return r;
+	}
+	r = io.b->stat(io.f, &size, &mtime);
+	if (r == 0)
+		r = idx_commit_shard(c, IDX_SHARD_TAR, abs, size, mtime, 0, &shard);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+		goto out;
+	}
+	r = tar_plan(&p, &io, size, shard, err, errlen);
+	if (r < 0)
+		goto out;
+	resolve_links(&p);
+	if (o->checksum) {
+		io.buf = malloc(READ_CHUNK);
+		if (!io.buf) {
+			r = -ENOMEM;
+			goto out;
+		}
+		io.blen = 0;
+		for (size_t i = 0; i < p.n; i++) {
+			struct mem *m = &p.v[i];
+			if (m->kind != M_FILE)
+				continue;
+			r = sum_range(&io, m->off, m->size, &m->xxh);
+			if (r < 0) {
+				snprintf(err, errlen, "%s: offset %" PRIu64 ": %s: reading data: %s",
+					 src, m->off, m->path, strerror(-r));
+				goto out;
+			}
+		}
+	}
+	r = put_all(c, &p, io.b, io.f, err, errlen);
+	if (r == 0)
+		st->shards++;
+out:
+	free(io.buf);
+	io.b->close(io.f);
+	plan_free(&p);
+	return r;
+}
+
+/* ---- directory sources ---- */
+
+struct dwalk {
+	struct idx_commit *c;
+	struct plan *p;
+	const char *root; /* realpath of the source directory */
+	size_t rootlen;
+	char rel[CM_PATH_MAX + 1];
+	int depth;
+};
+
+static int dir_file(struct dwalk *w, const char *abs, const char *rel, const struct stat *st)
+{
+	struct mem *m;
+	uint64_t shard;
+	int r = idx_commit_shard(w->c, IDX_SHARD_FILE, abs, (uint64_t)st->st_size,
+				 (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec, 0,
+				 &shard);
+
+	if (r == 0)
+		r = plan_add(w->p, rel, M_FILE, &m);
+	if (r < 0)
+		return r;
+	m->shard = shard;
+	m->size = (uint64_t)st->st_size;
+	m->mode = st->st_mode & 07777;
+	m->mtime = st->st_mtim.tv_sec;
+	m->link = strdup(abs); /* where to read it for the checksum */
+	return m->link ? 0 : -ENOMEM;
+}
+
+static int dir_walk(struct dwalk *w, const char *absdir, char *err, size_t errlen)
+{
+	DIR *d = opendir(absdir);
+	struct dirent *de;
+	size_t rl = strlen(w->rel);
+	int r = 0;
+
+	if (!d) {
+		snprintf(err, errlen, "%s: %s", absdir, strerror(errno));
+		return -errno;
+	}
+	if (++w->depth > 512) {
+		closedir(d);
+		snprintf(err, errlen, "%s: directories nested too deep", absdir);
+		return -ELOOP;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		char abs[PATH_MAX];
+		struct stat st;
+		const char *why;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", absdir, de->d_name) >= sizeof(abs) ||
+		    rl + strlen(de->d_name) + 2 > sizeof(w->rel)) {
+			cm_warn("%s/%s: path too long; refused", absdir, de->d_name);
+			w->p->st->refused++;
+			continue;
+		}
+		snprintf(w->rel + rl, sizeof(w->rel) - rl, "%s%s", rl ? "/" : "", de->d_name);
+		if (lstat(abs, &st) < 0) {
+			snprintf(err, errlen, "%s: %s", abs, strerror(errno));
+			r = -errno;
+			break;
+		}
+		if (cm_path_check(w->rel, strlen(w->rel), &why) < 0) {
+			cm_warn("%s: %s; refused", abs, why);
+			w->p->st->refused++;
+		} else if (S_ISDIR(st.st_mode)) {
+			r = dir_walk(w, abs, err, errlen);
+		} else if (S_ISREG(st.st_mode)) {
+			r = dir_file(w, abs, w->rel, &st);
+		} else if (S_ISLNK(st.st_mode)) {
+			/* Resolve to the target's bytes if it stays inside the source. */
+			char *real = realpath(abs, NULL);
+			struct stat ts;
+			if (real && !strncmp(real, w->root, w->rootlen) && real[w->rootlen] == '/' &&
+			    stat(real, &ts) == 0 && S_ISREG(ts.st_mode)) {
+				r = dir_file(w, real, w->rel, &ts);
+			} else {
+				cm_warn("%s: symlink %s; refused", abs,
+					!real ? "dangles" :
+					strncmp(real, w->root, w->rootlen) || real[w->rootlen] != '/'
+						? "escapes the dataset" : "names a directory (not supported)");
+				w->p->st->refused++;
+			}
+			free(real);
+		} else {
+			cm_warn("%s: %s refused", abs, S_ISFIFO(st.st_mode) ? "FIFO" :
+				S_ISSOCK(st.st_mode) ? "socket" : "device");
+			w->p->st->refused++;
+		}
+		w->rel[rl] = 0;
+	}
+	w->depth--;
+	closedir(d);
+	return r;
+}
+
+static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
+		      const struct idx_ingest_opts *o, struct idx_ingest_stats *st, char *err,
+		      size_t errlen)
+{
+	struct plan p = { .src = src, .st = st };
+	struct dwalk w = { .c = c, .p = &p, .root = abs, .rootlen = strlen(abs) };
+	const struct idx_backend *b = &idx_backend_posix;
+	unsigned char *buf = NULL;
+	int r;
+
+	cm_strset_init(&p.map);
+	r = dir_walk(&w, abs, err, errlen);
+	if (r == 0 && o->checksum && !(buf = malloc(READ_CHUNK)))
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && o->checksum && i < p.n; i++) {
+		struct mem *m = &p.v[i];
+		struct sumio io = { .b = b, .buf = buf };
+		if (m->kind != M_FILE)
+			continue;
+		r = b->open(m->link, &io.f);
+		if (r == 0)
+			r = sum_range(&io, 0, m->size, &m->xxh);
+		b->close(io.f);
+		if (r < 0)
+			snprintf(err, errlen, "%s: %s", m->link, strerror(-r));
+	}
+	free(buf);
+	/* Sidecars: read each through its own shard file. */
+	for (size_t i = 0; r == 0 && i < p.n; i++) {
+		struct mem *m = &p.v[i];
+		struct idx_bfile *f;
+		struct plan one = p;
+		if (m->kind != M_FILE)
+			continue;
+		one.v = m;
+		one.n = 1;
+		r = b->open(m->link, &f);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s", m->link, strerror(-r));
+			break;
+		}
+		r = put_all(c, &one, b, f, err, errlen);
+		b->close(f);
+	}
+	if (r == 0)
+		st->shards++;
+	plan_free(&p);
+	return r;
+}
+
+int idx_ingest_src(struct idx_commit *c, const char *src, const struct idx_ingest_opts *o,
+		   struct idx_ingest_stats *st, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *abs;
+	int r;
+
+	if (stat(src, &sb) < 0) {
+		snprintf(err, errlen, "%s: %s", src, strerror(errno));
+		return -errno;
+	}
+	abs = realpath(src, NULL);
+	if (!abs) {
+		snprintf(err, errlen, "%s: %s", src, strerror(errno));
+		return -errno;
+	}
+	if (S_ISDIR(sb.st_mode))
+		r = ingest_dir(c, src, abs, o, st, err, errlen);
+	else if (S_ISREG(sb.st_mode))
+		r = ingest_tar(c, src, abs, o, st, err, errlen);
+	else {
+		snprintf(err, errlen, "%s: not a tar file or a directory", src);
+		r = -EINVAL;
+	}
+	free(abs);
+	return r;
+}

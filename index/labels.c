@@ -1,0 +1,295 @@
+/* index/labels.c - label files: sample attributes keyed by sample key.
+ *
+ * JSONL (one flat object per line, the key in "key" or "__key__") or CSV
+ * (a header row naming a "key" or "__key__" column; RFC 4180 quoting).  The
+ * format is chosen by extension (.jsonl/.json/.ndjson vs anything else),
+ * falling back to sniffing for '{'.  A key that names no sample is an error:
+ * a label file that silently misses is worse than one that fails. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "index/ingest.h"
+#include "index/json.h"
+
+struct row {
+	struct idx_attrset a;
+	char key[CM_PATH_MAX + 1];
+	int has_key;
+	int err;
+};
+
+static char val_type(const char *s, size_t n)
+{
+	char tmp[64], *end;
+
+	if (n == 0 || n >= sizeof(tmp) || s[0] == ' ')
+		return 's';
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	strtod(tmp, &end);
+	return *end ? 's' : 'n';
+}
+
+static int row_set(struct row *w, const char *k, size_t kn, const char *v, size_t vn, char type)
+{
+	if ((kn == 3 && !memcmp(k, "key", 3)) || (kn == 7 && !memcmp(k, "__key__", 7))) {
+		if (!v || vn > CM_PATH_MAX)
+			return -EINVAL;
+		memcpy(w->key, v, vn);
+		w->key[vn] = 0;
+		w->has_key = 1;
+		return 0;
+	}
+	return idx_attrset_set(&w->a, k, kn, v, vn, type);
+}
+
+static int json_cb(const char *k, size_t kn, const char *v, size_t vn, char type, void *ctx)
+{
+	struct row *w = ctx;
+
+	w->err = row_set(w, k, kn, v, vn, type);
+	return w->err ? 1 : 0;
+}
+
+static int apply(struct idx_commit *c, struct row *w, const char *file, unsigned long line,
+		 char *err, size_t errlen)
+{
+	int r;
+
+	if (!w->has_key) {
+		snprintf(err, errlen, "%s:%lu: no \"key\" or \"__key__\" field", file, line);
+		return -EINVAL;
+	}
+	r = idx_commit_merge_attrs(c, w->key, strlen(w->key), &w->a);
+	if (r == -ENOENT || r == -EINVAL)
+		snprintf(err, errlen, "%s:%lu: no sample with key '%s' in the new version", file,
+			 line, w->key);
+	else if (r < 0)
+		snprintf(err, errlen, "%s:%lu: %s", file, line, strerror(-r));
+	return r;
+}
+
+/* Split one CSV record (which may span lines when quoted) into fields. */
+static int csv_fields(FILE *f, char **line, size_t *cap, char ***fields, size_t *nf,
+		      unsigned long *lineno)
+{
+	static char *buf;
+	static size_t bcap;
+	size_t bl = 0, n = 0, fcap = *nf;
+	int inq = 0;
+	ssize_t len;
+
+	free(*fields);
+	*fields = NULL;
+	*nf = 0;
+	(void)fcap;
+	for (;;) {
+		len = getline(line, cap, f);
+		if (len < 0)
+			return n || bl ? -EINVAL : 0;
+		(*lineno)++;
+		if (bl + (size_t)len + 1 > bcap) {
+			size_t nc = (bl + (size_t)len + 1) * 2;
+			char *nb = realloc(buf, nc);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+			bcap = nc;
+		}
+		memcpy(buf + bl, *line, (size_t)len);
+		bl += (size_t)len;
+		buf[bl] = 0;
+		for (size_t i = 0; i < bl; i++)
+			if (buf[i] == '"')
+				inq = !inq;
+		if (!inq)
+			break;
+	}
+	while (bl && (buf[bl - 1] == '\n' || buf[bl - 1] == '\r'))
+		buf[--bl] = 0;
+	/* In place: unquote and split. */
+	{
+		char **fv = NULL;
+		size_t fn = 0, fc = 0, o = 0, i = 0, start = 0;
+		inq = 0;
+		for (;; i++) {
+			char ch = i < bl ? buf[i] : 0;
+			if (inq) {
+				if (ch == '"' && i + 1 < bl && buf[i + 1] == '"') {
+					buf[o++] = '"';
+					i++;
+				} else if (ch == '"') {
+					inq = 0;
+				} else if (i >= bl) {
+					break;
+				} else {
+					buf[o++] = ch;
+				}
+				continue;
+			}
+			if (ch == '"') {
+				inq = 1;
+				continue;
+			}
+			if (ch == ',' || i >= bl) {
+				if (fn == fc) {
+					fc = fc ? fc * 2 : 16;
+					char **nv = realloc(fv, fc * sizeof(*fv));
+					if (!nv) {
+						free(fv);
+						return -ENOMEM;
+					}
+					fv = nv;
+				}
+				buf[o++] = 0;
+				fv[fn++] = buf + start;
+				start = o;
+				if (i >= bl)
+					break;
+				continue;
+			}
+			buf[o++] = ch;
+		}
+		*fields = fv;
+		*nf = fn;
+	}
+	n = 1;
+	return 1;
+}
+
+static int apply_csv(struct idx_commit *c, FILE *f, const char *file, char *err, size_t errlen)
+{
+	char *line = NULL, **fields = NULL, **hdr = NULL;
+	size_t cap = 0, nf = 0, nh = 0, keycol = (size_t)-1;
+	unsigned long lineno = 0;
+	int r, changed = 0;
+
+	r = csv_fields(f, &line, &cap, &fields, &nf, &lineno);
+	if (r <= 0) {
+		snprintf(err, errlen, "%s:1: %s", file, r == 0 ? "empty file" : "bad CSV header");
+		r = r == 0 ? -EINVAL : r;
+		goto out;
+	}
+	hdr = calloc(nf, sizeof(*hdr));
+	for (size_t i = 0; hdr && i < nf; i++) {
+		hdr[i] = strdup(fields[i]);
+		if (!strcmp(fields[i], "key") || !strcmp(fields[i], "__key__"))
+			keycol = i;
+	}
+	nh = nf;
+	if (!hdr) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (keycol == (size_t)-1) {
+		snprintf(err, errlen, "%s:1: no \"key\" or \"__key__\" column in the header", file);
+		r = -EINVAL;
+		goto out;
+	}
+	while ((r = csv_fields(f, &line, &cap, &fields, &nf, &lineno)) == 1) {
+		struct row w;
+		if (nf == 1 && !fields[0][0])
+			continue; /* blank line */
+		if (nf != nh) {
+			snprintf(err, errlen, "%s:%lu: %zu fields, the header has %zu", file, lineno,
+				 nf, nh);
+			r = -EINVAL;
+			break;
+		}
+		memset(&w, 0, sizeof(w));
+		idx_attrset_init(&w.a);
+		for (size_t i = 0; r >= 0 && i < nf; i++) {
+			size_t vn = strlen(fields[i]);
+			if (i == keycol)
+				r = row_set(&w, "key", 3, fields[i], vn, 's');
+			else if (hdr[i] && hdr[i][0])
+				r = idx_attrset_set(&w.a, hdr[i], strlen(hdr[i]), fields[i], vn,
+						    val_type(fields[i], vn));
+		}
+		if (r >= 0)
+			r = apply(c, &w, file, lineno, err, errlen);
+		else
+			snprintf(err, errlen, "%s:%lu: bad field", file, lineno);
+		idx_attrset_free(&w.a);
+		if (r < 0)
+			break;
+		changed++;
+	}
+	if (r == -EINVAL && !err[0])
+		snprintf(err, errlen, "%s:%lu: unterminated quoted field", file, lineno);
+out:
+	for (size_t i = 0; hdr && i < nh; i++)
+		free(hdr[i]);
+	free(hdr);
+	free(fields);
+	free(line);
+	return r < 0 ? r : changed;
+}
+
+static int apply_jsonl(struct idx_commit *c, FILE *f, const char *file, char *err,
+		       size_t errlen)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long lineno = 0;
+	int r = 0, changed = 0;
+
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		struct row w;
+		const char *why;
+		size_t pos, i = 0;
+		lineno++;
+		while (i < (size_t)len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' ||
+					   line[i] == '\r'))
+			i++;
+		if (i == (size_t)len)
+			continue;
+		memset(&w, 0, sizeof(w));
+		idx_attrset_init(&w.a);
+		r = idx_json_flat(line, (size_t)len, json_cb, &w, &why, &pos);
+		if (r == -EINVAL)
+			snprintf(err, errlen, "%s:%lu:%zu: %s", file, lineno, pos + 1, why);
+		else if (r == 1)
+			r = w.err, snprintf(err, errlen, "%s:%lu: bad key or attribute", file, lineno);
+		if (r == 0)
+			r = apply(c, &w, file, lineno, err, errlen);
+		idx_attrset_free(&w.a);
+		if (r < 0)
+			break;
+		changed++;
+	}
+	free(line);
+	return r < 0 ? r : changed;
+}
+
+int idx_labels_apply(struct idx_commit *c, const char *file, char *err, size_t errlen)
+{
+	FILE *f = fopen(file, "r");
+	const char *dot = strrchr(file, '.');
+	int jsonl, r, ch;
+
+	err[0] = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -errno;
+	}
+	if (dot && (!strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson") || !strcmp(dot, ".json"))) {
+		jsonl = 1;
+	} else if (dot && (!strcmp(dot, ".csv"))) {
+		jsonl = 0;
+	} else {
+		while ((ch = getc(f)) == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
+			;
+		jsonl = ch == '{';
+		rewind(f);
+	}
+	r = jsonl ? apply_jsonl(c, f, file, err, errlen) : apply_csv(c, f, file, err, errlen);
+	fclose(f);
+	return r;
+}

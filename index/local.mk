@@ -1,0 +1,13 @@
+noinst_LIBRARIES += index/libindex.a
+index_libindex_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(ZSTD_CFLAGS) $(URING_CFLAGS)
+index_libindex_a_SOURCES = \
+	index/backend.c index/backend.h \
+	index/store.c index/store.h index/store_int.h \
+	index/entry.c index/commit.c index/commit.h \
+	index/attrs.c \
+	index/reader.c index/reader.h \
+	index/tar.c index/tar.h \
+	index/ingest.c index/ingest.h index/labels.c \
+	index/json.c index/json.h \
+	index/diff.c index/diff.h
+INDEX_LIBS = index/libindex.a common/libcommon.a $(LMDB_LIBS) $(ZSTD_LIBS) $(URING_LIBS)

@@ -1,0 +1,92 @@
+/* index/store_int.h - the store's on-disk schema, shared by index/ files only.
+ *
+ * LMDB named databases (all keys big-endian so byte order is numeric order):
+ *
+ *   meta      "format" "next_ds" "next_eid" "next_shard" "next_attr" -> be64
+ *   datasets  name -> id be32 | head be32 | created be64
+ *   dsid      id be32 -> name
+ *   versions  ds be32 | ver be32 -> version record (varints, see entry.c)
+ *   tags      ds be32 | name -> ver be32
+ *   entries   ds be32 | dir be64 | name | 0 | ~ver be32 -> entry record
+ *             The root of a version is the entry (dir 0, name "").  Newest
+ *             version sorts first, so "the record in force at version v" is
+ *             one MDB_SET_RANGE to (.., ~v).  A removal is a tombstone record.
+ *   dirs      ds be32 | parent be64 | name -> dir id be64   (ids never reused)
+ *   dirinfo   ds be32 | dir be64 -> parent varint | name bytes
+ *   samples   ds be32 | dir be64 | stem | 0 | ~ver be32 -> sample record
+ *   changes   ds be32 | ver be32 | kind u8 | dir be64 | name -> ""
+ *             what each version touched: 'f' a file, 's' a sample's
+ *             attributes.  diff walks these, so it costs O(changes).
+ *   shards    id be64 -> shard record
+ *   shardpath xxh64(path) be64 -> id be64 (dupsort)
+ *   attrs     id be64 -> attribute set (canonical encoding)
+ *   attrhash  xxh64(set) be64 -> id be64 (dupsort)
+ */
+#ifndef SIEVEFS_INDEX_STORE_INT_H
+#define SIEVEFS_INDEX_STORE_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+
+#include "common/buf.h"
+#include "index/store.h"
+
+#define IDX_FORMAT 1
+
+enum {
+	DB_META, DB_DATASETS, DB_DSID, DB_VERSIONS, DB_TAGS, DB_ENTRIES, DB_DIRS,
+	DB_DIRINFO, DB_SAMPLES, DB_CHANGES, DB_SHARDS, DB_SHARDPATH, DB_ATTRS,
+	DB_ATTRHASH, DB_COUNT
+};
+
+struct idx_store {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	char *dir;       /* owned */
+	unsigned flags;
+};
+
+struct idx_txn {
+	struct idx_store *s;
+	MDB_txn *txn;
+	int write;
+	struct cm_buf kb; /* scratch key buffer */
+};
+
+#define TOMB 0 /* record type of a removal */
+
+int idx_mdb_err(int rc);
+int idx_get(struct idx_txn *t, int db, const void *k, size_t kn, MDB_val *v);
+int idx_put(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn);
+int idx_del(struct idx_txn *t, int db, const void *k, size_t kn);
+int idx_meta_next(struct idx_txn *t, const char *counter, uint64_t *out);
+
+/* Keys of versioned tables: prefix | name | 0 | ~ver. */
+void idx_vkey(struct cm_buf *b, uint32_t ds, uint64_t dir, const char *name, size_t n,
+	      uint32_t ver);
+/* Find the record in force at ver for (ds, dir, name) in db; -ENOENT if none.
+ * *rver receives the version that wrote it.  Tombstones are returned too
+ * (check the first byte of v). */
+int idx_vget(struct idx_txn *t, int db, uint32_t ds, uint64_t dir, const char *name,
+	     size_t n, uint32_t ver, MDB_val *v, uint32_t *rver);
+
+/* Like idx_readdir, but starting at `from` inclusive. */
+int idx_readdir_from(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
+		     const char *from, size_t fromlen, idx_dirent_cb cb, void *ctx);
+int idx_entry_decode(const MDB_val *v, uint32_t ver, struct idx_entry *e);
+void idx_entry_encode(struct cm_buf *b, const struct idx_entry *e);
+
+struct idx_sample {
+	int live;
+	uint64_t nmembers;
+	uint64_t attr_id;
+};
+int idx_sample_get(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir,
+		   const char *stem, size_t n, struct idx_sample *out, uint32_t *rver);
+int idx_dir_info(struct idx_txn *t, uint32_t ds, uint64_t dir, uint64_t *parent,
+		 const char **name, size_t *n);
+
+int idx_attrs_decode(const void *p, size_t n,
+		     int (*cb)(const struct idx_attr *a, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,7 @@
+dist_man_MANS += man/sievefs.1
+
+if HAVE_MANDOC
+check-local: check-man
+check-man:
+	$(MANDOC) -Tlint -Wwarning $(top_srcdir)/man/*.[0-9]
+endif

@@ -1,0 +1,1 @@
+# policy/: YAML access policy, governance and views (issues 6 and 7).

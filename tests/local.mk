@@ -1,0 +1,27 @@
+# Unit tests (TAP), integration tests (real mounts) and checks of the tree.
+EXTRA_DIST += tests/tap.h tests/integration/lib.sh tests/fs.mk tests/bench tests/fuzz
+
+UNIT_TESTS = \
+	tests/unit/common_util \
+	tests/unit/common_hash \
+	tests/unit/index_tar \
+	tests/unit/index_store
+check_PROGRAMS += $(UNIT_TESTS)
+
+tests_unit_common_util_SOURCES = tests/unit/common_util.c
+tests_unit_common_util_LDADD = common/libcommon.a
+tests_unit_common_hash_SOURCES = tests/unit/common_hash.c
+tests_unit_common_hash_LDADD = common/libcommon.a
+tests_unit_index_tar_SOURCES = tests/unit/index_tar.c
+tests_unit_index_tar_LDADD = $(INDEX_LIBS)
+tests_unit_index_store_SOURCES = tests/unit/index_store.c
+tests_unit_index_store_LDADD = $(INDEX_LIBS)
+
+INTEGRATION_TESTS = \
+	tests/integration/cli_basics.sh \
+	tests/integration/store_cli.sh \
+	tests/integration/layering.sh
+dist_check_SCRIPTS = $(INTEGRATION_TESTS)
+
+TESTS += $(UNIT_TESTS) $(INTEGRATION_TESTS)
+include tests/fs.mk
