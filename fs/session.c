@@ -163,26 +163,35 @@ static void sd_ready(void)
 	close(fd);
 }
 
-/* libfuse's own messages join ours (syslog once daemonized). */
+/* libfuse's own messages join ours (syslog once daemonized).  libfuse
+ * sometimes builds one line from several calls; collect up to the newline. */
 static void fuse_log_to_cm(enum fuse_log_level level, const char *fmt, va_list ap)
 {
-	char msg[1024];
-	size_t n;
+	static __thread char line[1024];
+	static __thread size_t len;
+	int n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	if (!n)
+	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	if (n < 0)
+		return;
+	len += (size_t)n;
+	if (len >= sizeof(line))
+		len = sizeof(line) - 1;
+	if (len < sizeof(line) - 1 && (!len || line[len - 1] != '\n'))
+		return;
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	if (len == 0)
 		return;
 	if (level <= FUSE_LOG_ERR)
-		cm_err("%s", msg);
+		cm_err("%s", line);
 	else if (level <= FUSE_LOG_WARNING)
-		cm_warn("%s", msg);
+		cm_warn("%s", line);
 	else if (level <= FUSE_LOG_INFO)
-		cm_info("%s", msg);
+		cm_info("%s", line);
 	else
-		cm_debug("%s", msg);
+		cm_debug("%s", line);
+	len = 0;
 }
 
 /* After the mount is up: tell the waiting parent, then let go of the

@@ -344,6 +344,10 @@ int idx_sample_get(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir,
 		return r;
 	cm_cur_init(&c, v.mv_data, v.mv_size);
 	x.live = cm_cur_u8(&c);
+	if (!c.err && x.live == TOMB) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
 	x.nmembers = cm_cur_varint(&c);
 	x.attr_id = cm_cur_varint(&c);
 	if (c.err)

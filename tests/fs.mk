@@ -1,4 +1,13 @@
-# Mount tests (owned by the fs/ work): real FUSE mounts.
-FS_TESTS =
+# Mount tests (owned by the fs/ work): real FUSE mounts.  Each skips (exit
+# 77) where /dev/fuse or root is missing.  Packages: fuse3, attr (getfattr,
+# else the xattr test skips), python3, procps (pgrep), tar, diffutils.
+FS_TESTS = \
+	tests/integration/mount_tree.sh \
+	tests/integration/mount_erofs.sh \
+	tests/integration/mount_commit.sh \
+	tests/integration/mount_faults.sh \
+	tests/integration/mount_lifecycle.sh \
+	tests/integration/mount_xattr.sh \
+	tests/integration/mount_bigdir.sh
 dist_check_SCRIPTS += $(FS_TESTS)
 TESTS += $(FS_TESTS)

@@ -20,6 +20,7 @@ tests_unit_index_store_LDADD = $(INDEX_LIBS)
 INTEGRATION_TESTS = \
 	tests/integration/cli_basics.sh \
 	tests/integration/store_cli.sh \
+	tests/integration/tar_go.sh \
 	tests/integration/layering.sh
 dist_check_SCRIPTS = $(INTEGRATION_TESTS)
 

@@ -3,7 +3,7 @@
  * seeded ones) over a fixed pseudo-random buffer, and checks that the
  * streaming API gives the one-shot answer however the input is split. */
 #include "common/hash.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <stdlib.h>
 

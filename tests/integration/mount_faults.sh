@@ -1,0 +1,23 @@
+#!/bin/bash
+# A missing or truncated shard makes its files fail with EIO and one log
+# line; everything else keeps working.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+fs_require_mount
+fs_setup
+plan 9
+
+fs_store "$T/store" || { echo "Bail out! cannot build the test store"; exit 99; }
+M=$T/mnt
+mv "$T/s1.tar" "$T/s1.tar.away"
+truncate -s 40000 "$T/s2.tar"
+check "mount with a missing and a truncated shard" fs_mount "$T/store" "$M"
+fails "a file of the missing shard: EIO" "Input/output error" cat "$M/ds/v1/val/readme.txt"
+check "its listing and stat still work" stat "$M/ds/v1/val/readme.txt"
+fails "a file of the truncated shard: EIO" "Input/output error" cat "$M/ds/v2/deep/a/b/c/big.bin"
+check "the daemon logged the missing shard" grep -q "s1.tar" "$T/daemon.log"
+check "the log line names the file" grep -q "ds@v1/val/readme.txt" "$T/daemon.log"
+mv "$T/s1.tar.away" "$T/s1.tar"
+check "still mounted after the faults" fs_is_mounted "$M"
+check "the shard is back: its files read again" cmp "$T/x1/val/readme.txt" "$M/ds/v1/val/readme.txt"
+check "the other version's tree still lists" ls -R "$M/ds/v2"
+done_testing
