@@ -28,7 +28,7 @@ int cli_wants_help(int argc, char **argv, const char *verb);
 
 #define CLI_VERBS(X)                                                                       \
 	X(init, "STORE", "create an empty store")                                          \
-	X(ingest, "STORE DATASET SRC... [--labels FILE] [-m MSG] [--skip-bad]",             \
+	X(ingest, "STORE DATASET SRC... [--labels FILE] [-m MSG] [--skip-bad] [--no-checksum]",             \
 	  "index tar shards or directories as a new version")                             \
 	X(rm, "STORE DATASET PATTERN... -m MSG", "new version without the matching samples") \
 	X(relabel, "STORE DATASET FILE -m MSG", "new version with changed sample attributes") \

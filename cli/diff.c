@@ -65,8 +65,11 @@ int cli_diff(int argc, char **argv)
 	if (cli_ref_resolve(&a, t, argv[1]) || cli_ref_resolve(&b, t, argv[1]))
 		goto abort;
 	if (x.json)
-		printf("{\"dataset\": \"%s\", \"from\": %u, \"to\": %u, \"samples\": [", argv[2],
-		       a.ver, b.ver);
+	{
+		printf("{\"dataset\": ");
+		cm_json_str(stdout, argv[2], strlen(argv[2]));
+		printf(", \"from\": %u, \"to\": %u, \"samples\": [", a.ver, b.ver);
+	}
 	r = idx_diff(t, a.d.id, a.ver, b.ver, diff_cb, &x);
 	if (r < 0) {
 		r = cli_fail("%s: %s", argv[1], idx_strerror(r));

@@ -102,6 +102,12 @@ int cli_ingest(int argc, char **argv)
 	}
 	if (st.refused)
 		fprintf(stderr, "sievefs: %" PRIu64 " member(s) refused (see above)\n", st.refused);
+	if (st.members == 0) {
+		fprintf(stderr, "sievefs: no file to ingest in the given sources; nothing was committed\n");
+		idx_commit_abort(c);
+		idx_store_close(s);
+		return 1;
+	}
 	if (bad)
 		fprintf(stderr, "sievefs: %d bad source(s) skipped (see above)\n", bad);
 	r = cli_commit_report(s, c, argv[2], msg ? msg : "ingest");

@@ -38,6 +38,7 @@ static int check(struct vctx *x, const struct idx_entry *e, const char *what)
 		ssize_t n = idx_reader_pread(x->rd, x->t, e, x->buf, VCHUNK, off, what);
 		if (n <= 0) {
 			printf("BAD %s: unreadable\n", what);
+			x->files++;
 			x->bad++;
 			return 0;
 		}

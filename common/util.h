@@ -40,6 +40,9 @@ char *cm_fmt_time(int64_t t, char *buf, size_t len);
 /* Write s as a JSON string literal (with quotes) into a stdio stream. */
 void cm_json_str(FILE *f, const char *s, size_t n);
 
+/* True when s[0..n) is a number as JSON writes it (-?int frac? exp?). */
+int cm_is_json_number(const char *s, size_t n);
+
 /* 64-bit mixing function (splitmix64 finaliser), for hashing ids. */
 static inline uint64_t cm_mix64(uint64_t x)
 {

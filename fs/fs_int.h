@@ -88,6 +88,9 @@ struct fs {
 
 	pthread_key_t wkey; /* struct fs_worker per thread */
 
+	const char *mnt;     /* absolute mountpoint, borrowed */
+	int ra_pending;      /* INIT done, readahead not yet raised; atomic */
+
 	pthread_t poller;
 	int poller_started;
 	pthread_mutex_t plock;

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "fs/fs_int.h"
+#include "fs/mountinfo.h"
 
 static int resolve(const char *what, const char *in, char *out)
 {
@@ -59,6 +60,15 @@ int fs_mount(const struct fs_config *c)
 		rc = resolve("mountpoint", c->mountpoint, mnt);
 	if (rc < 0)
 		return rc;
+	{
+		/* Stacking a second daemon on a live mount only hides the first. */
+		struct fs_mountinfo mi;
+		if (fs_mountinfo_find(mnt, &mi) == 0 && !strcmp(mi.fstype, "fuse.sievefs")) {
+			fprintf(stderr, "sievefs: %s is already a sievefs mount (unmount it first: "
+				"sievefs umount %s)\n", mnt, mnt);
+			return -EBUSY;
+		}
+	}
 	if (c->foreground) {
 		cm_log_init("sievefs", 0, c->debug);
 		return serve(c, store, mnt, NULL);

@@ -323,7 +323,11 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct fs *fs = userdata;
+
+	/* The kernel caps the bdi readahead at what INIT negotiates, so it is
+	 * raised only once INIT is through: the poller does it next tick. */
+	__atomic_store_n(&fs->ra_pending, 1, __ATOMIC_RELEASE);
 	/* Many small files in flight at once, and large sequential reads. */
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;

@@ -48,6 +48,27 @@ static void invalidate_dynamic(struct fs *fs)
 	free(d);
 }
 
+/* The FUSE bdi starts at 128 KiB readahead; large sequential reads want
+ * more.  Best effort: needs root, and fails harmlessly otherwise. */
+static void raise_readahead(const char *mnt)
+{
+	struct fs_mountinfo mi;
+	char path[96];
+	int fd;
+
+	if (fs_mountinfo_find(mnt, &mi) < 0)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", mi.major, mi.minor);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cm_debug("%s: %s (readahead left as is)", path, strerror(errno));
+		return;
+	}
+	if (write(fd, "1024", 4) != 4)
+		cm_debug("%s: %s (readahead left as is)", path, strerror(errno));
+	close(fd);
+}
+
 static void *poller_main(void *arg)
 {
 	struct fs *fs = arg;
@@ -66,6 +87,8 @@ static void *poller_main(void *arg)
 		if (fs->stop)
 			break;
 		pthread_mutex_unlock(&fs->plock);
+		if (__atomic_exchange_n(&fs->ra_pending, 0, __ATOMIC_ACQ_REL))
+			raise_readahead(fs->mnt);
 		g = idx_store_generation(fs->store);
 		if (g != fs->gen) {
 			cm_debug("store generation %llu -> %llu: refreshing datasets",
@@ -116,27 +139,6 @@ static void poller_stop(struct fs *fs)
 }
 
 /* ---- tuning and readiness ------------------------------------------------ */
-
-/* The FUSE bdi starts at 128 KiB readahead; large sequential reads want
- * more.  Best effort: needs root, and fails harmlessly otherwise. */
-static void raise_readahead(const char *mnt)
-{
-	struct fs_mountinfo mi;
-	char path[96];
-	int fd;
-
-	if (fs_mountinfo_find(mnt, &mi) < 0)
-		return;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", mi.major, mi.minor);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		cm_debug("%s: %s (readahead left as is)", path, strerror(errno));
-		return;
-	}
-	if (write(fd, "1024", 4) != 4)
-		cm_debug("%s: %s (readahead left as is)", path, strerror(errno));
-	close(fd);
-}
 
 /* systemd Type=notify, without linking libsystemd. */
 static void sd_ready(void)
@@ -297,6 +299,7 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	fs->uid = c->have_uid ? c->uid : getuid();
 	fs->gid = c->have_gid ? c->gid : getgid();
 	fs->dyn_timeout = c->attr_timeout;
+	fs->mnt = mnt;
 	fs->root = calloc(1, sizeof(*fs->root) + 1);
 	rc = fs->root ? fs_tab_init(fs) : -ENOMEM;
 	if (rc < 0)
@@ -331,7 +334,6 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 		goto out_worker;
 	}
 	mounted = 1;
-	raise_readahead(mnt);
 	rc = poller_start(fs);
 	if (rc < 0) {
 		cm_err("cannot start the commit watcher: %s", strerror(-rc));

@@ -49,14 +49,8 @@ int idx_attrset_set(struct idx_attrset *a, const char *key, size_t kn, const cha
 	for (i = 0; i < a->n; i++)
 		if (strlen(a->v[i].key) == kn && !memcmp(a->v[i].key, key, kn))
 			break;
-	if (!val) {
-		if (i < a->n) {
-			free(a->v[i].key);
-			free(a->v[i].val);
-			a->v[i] = a->v[--a->n];
-		}
-		return 0;
-	}
+	/* A NULL value stays in the set as a removal marker: merges apply it,
+	 * encoding skips it. */
 	if (val && !(v = strndup(val, vn)))
 		return -ENOMEM;
 	if (i < a->n) {
@@ -94,10 +88,16 @@ static int kv_cmp(const void *x, const void *y)
 
 static void attrset_encode(struct idx_attrset *a, struct cm_buf *b)
 {
+	size_t live = 0;
+
 	qsort(a->v, a->n, sizeof(a->v[0]), kv_cmp);
+	for (size_t i = 0; i < a->n; i++)
+		live += a->v[i].val != NULL;
 	cm_buf_reset(b);
-	cm_buf_put_varint(b, a->n);
+	cm_buf_put_varint(b, live);
 	for (size_t i = 0; i < a->n; i++) {
+		if (!a->v[i].val)
+			continue;
 		cm_buf_put_bytes(b, a->v[i].key, strlen(a->v[i].key) + 1);
 		cm_buf_putc(b, (unsigned char)a->v[i].type);
 		cm_buf_put_bytes(b, a->v[i].val, strlen(a->v[i].val) + 1);
@@ -168,12 +168,13 @@ int idx_attrset_intern(struct idx_txn *t, struct idx_attrset *a, uint64_t *id)
 	uint64_t h, nid;
 	int rc, r;
 
-	if (a->n == 0) {
-		*id = 0;
-		return 0;
-	}
 	cm_buf_init(&b, 0);
 	attrset_encode(a, &b);
+	if (b.len == 1 && b.p[0] == 0) {
+		cm_buf_free(&b);
+		*id = 0; /* the empty set */
+		return 0;
+	}
 	if (b.err) {
 		r = b.err;
 		goto out;

@@ -31,6 +31,7 @@ struct idx_commit {
 	size_t cdirlen;
 	uint64_t cdir_id;
 	uint64_t nchanges;
+	uint64_t next_eid;       /* kept here, written back at finish */
 	int64_t now;
 };
 
@@ -344,9 +345,7 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 	e.xxh = f->xxh;
 	e.mode = f->mode;
 	e.mtime = f->mtime;
-	r = idx_meta_next(c->t, "next_eid", &e.eid);
-	if (r < 0)
-		return r;
+	e.eid = c->next_eid++;
 	if (exists) {
 		c->bytes -= old.size;
 	} else {
@@ -596,6 +595,9 @@ int idx_commit_begin(struct idx_store *s, const char *dataset, int create,
 	}
 	if (r < 0)
 		goto fail;
+	r = idx_meta_next(c->t, "next_eid", &c->next_eid);
+	if (r < 0)
+		goto fail;
 	c->ds = d.id;
 	c->parent = d.head;
 	c->ver = d.head + 1;
@@ -706,6 +708,11 @@ int idx_commit_finish(struct idx_commit *c, const char *message, uint32_t uid,
 	cm_be32(k + 4, c->ver);
 	r = b.err ? b.err : idx_put(c->t, DB_VERSIONS, k, 8, b.p, b.len);
 	cm_buf_free(&b);
+	if (r == 0) {
+		unsigned char nb[8];
+		cm_be64(nb, c->next_eid);
+		r = idx_put(c->t, DB_META, "next_eid", 8, nb, 8);
+	}
 	if (r == 0)
 		r = idx_dataset_get_id(c->t, c->ds, &d);
 	if (r == 0) {

@@ -27,6 +27,8 @@ struct idx_attrset {
 void idx_attrset_init(struct idx_attrset *a);
 void idx_attrset_clear(struct idx_attrset *a);
 void idx_attrset_free(struct idx_attrset *a);
+/* Set key to val (copied); val NULL records a removal of key, applied when
+ * the set is merged into a sample's attributes. */
 int idx_attrset_set(struct idx_attrset *a, const char *key, size_t kn, const char *val,
 		    size_t vn, char type);
 int idx_attrset_load(struct idx_txn *t, uint64_t attr_id, struct idx_attrset *a);

@@ -44,6 +44,7 @@ struct mem {
 	uint32_t mode;
 	int64_t mtime;
 	uint64_t xxh;
+	char *side;       /* owned: a sidecar's bytes, read with the checksums */
 	size_t target;    /* links: resolved member index */
 };
 
@@ -60,6 +61,7 @@ static void plan_free(struct plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].path);
 		free(p->v[i].link);
+		free(p->v[i].side);
 	}
 	free(p->v);
 	cm_strset_free(&p->map);
@@ -223,11 +225,17 @@ struct sumio {
 	size_t blen;
 };
 
-static int sum_range(struct sumio *io, uint64_t off, uint64_t size, uint64_t *out)
+/* Read [off, off+size) through the buffer, hashing it into *out, and keep a
+ * copy in *capture when capture is not NULL. */
+static int sum_range(struct sumio *io, uint64_t off, uint64_t size, uint64_t *out,
+		     char **capture)
 {
 	struct cm_xxh64 h;
+	size_t got = 0;
 
 	cm_xxh64_init(&h, 0);
+	if (capture && !(*capture = malloc(size + 1)))
+		return -ENOMEM;
 	while (size > 0) {
 		size_t take;
 		if (off < io->bstart || off >= io->bstart + io->blen) {
@@ -243,10 +251,48 @@ static int sum_range(struct sumio *io, uint64_t off, uint64_t size, uint64_t *ou
 		if (take > size)
 			take = (size_t)size;
 		cm_xxh64_update(&h, io->buf + (off - io->bstart), take);
+		if (capture)
+			memcpy(*capture + got, io->buf + (off - io->bstart), take);
+		got += take;
 		off += take;
 		size -= take;
 	}
+	if (capture)
+		(*capture)[got] = 0;
 	*out = cm_xxh64_digest(&h);
+	return 0;
+}
+
+static int is_sidecar(const char *path, uint64_t size)
+{
+	size_t n = strlen(path);
+	const char *ext = path + cm_sample_key_len(path, n);
+
+	return size <= SIDECAR_MAX && (!strcmp(ext, ".cls") || !strcmp(ext, ".json"));
+}
+
+/* Step 2: one buffered pass computing checksums and capturing sidecars. */
+static int read_pass(struct plan *p, struct sumio *io, int checksum, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct mem *m = &p->v[i];
+		int side, r;
+		if (m->kind != M_FILE)
+			continue;
+		side = is_sidecar(m->path, m->size);
+		if (!checksum && !side)
+			continue;
+		free(m->side);
+		m->side = NULL;
+		r = sum_range(io, m->off, m->size, &m->xxh, side ? &m->side : NULL);
+		if (!checksum)
+			m->xxh = 0;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: offset %" PRIu64 ": %s: reading data: %s", p->src,
+				 m->off, m->path, strerror(-r));
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -267,18 +313,10 @@ static int attr_cb(const char *k, size_t kn, const char *v, size_t vn, char type
 
 static char num_type(const char *s, size_t n)
 {
-	char *end;
-	char tmp[64];
-
-	if (n == 0 || n >= sizeof(tmp))
-		return 's';
-	memcpy(tmp, s, n);
-	tmp[n] = 0;
-	strtod(tmp, &end);
-	return *end == 0 && !(tmp[0] == ' ') ? 'n' : 's';
+	return cm_is_json_number(s, n) ? 'n' : 's';
 }
 
-static int sidecar(struct idx_commit *c, const char *src, const char *path,
+static int sidecar(struct idx_commit *c, const char *src, const char *path, const char *pre,
 		   const struct idx_backend *b, struct idx_bfile *f, uint64_t off, uint64_t size,
 		   struct idx_ingest_stats *st)
 {
@@ -298,7 +336,10 @@ static int sidecar(struct idx_commit *c, const char *src, const char *path,
 	buf = malloc(size + 1);
 	if (!buf)
 		return -ENOMEM;
-	r = idx_bfile_read_full(b, f, buf, size, off);
+	if (pre)
+		memcpy(buf, pre, size);
+	else
+		r = f ? idx_bfile_read_full(b, f, buf, size, off) : -EIO;
 	if (r < 0) {
 		free(buf);
 		return r;
@@ -373,8 +414,10 @@ static int put_all(struct idx_commit *c, struct plan *p, const struct idx_backen
 			p->st->refused++;
 			continue;
 		}
-		if (r == 0 && f)
-			r = sidecar(c, p->src, m->path, b, f, m->off, m->size, p->st);
+		if (r == 0)
+			r = sidecar(c, p->src, m->path,
+				    m->kind == M_FILE ? m->side : p->v[m->target - 1].side, b, f,
+				    m->off, m->size, p->st);
 		if (r < 0) {
 			snprintf(err, errlen, "%s: %s: %s", p->src, m->path, idx_strerror(r));
 			return r;
@@ -483,25 +526,14 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 	if (r < 0)
 		goto out;
 	resolve_links(&p);
-	if (o->checksum) {
-		io.buf = malloc(READ_CHUNK);
-		if (!io.buf) {
-			r = -ENOMEM;
-			goto out;
-		}
-		io.blen = 0;
-		for (size_t i = 0; i < p.n; i++) {
-			struct mem *m = &p.v[i];
-			if (m->kind != M_FILE)
-				continue;
-			r = sum_range(&io, m->off, m->size, &m->xxh);
-			if (r < 0) {
-				snprintf(err, errlen, "%s: offset %" PRIu64 ": %s: reading data: %s",
-					 src, m->off, m->path, strerror(-r));
-				goto out;
-			}
-		}
+	io.buf = malloc(READ_CHUNK);
+	if (!io.buf) {
+		r = -ENOMEM;
+		goto out;
 	}
+	r = read_pass(&p, &io, o->checksum, err, errlen);
+	if (r < 0)
+		goto out;
 	r = put_all(c, &p, io.b, io.f, err, errlen);
 	if (r == 0)
 		st->shards++;
@@ -623,38 +655,27 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 
 	cm_strset_init(&p.map);
 	r = dir_walk(&w, abs, err, errlen);
-	if (r == 0 && o->checksum && !(buf = malloc(READ_CHUNK)))
+	if (r == 0 && !(buf = malloc(READ_CHUNK)))
 		r = -ENOMEM;
-	for (size_t i = 0; r == 0 && o->checksum && i < p.n; i++) {
-		struct mem *m = &p.v[i];
-		struct sumio io = { .b = b, .buf = buf };
-		if (m->kind != M_FILE)
-			continue;
-		r = b->open(m->link, &io.f);
-		if (r == 0)
-			r = sum_range(&io, 0, m->size, &m->xxh);
-		b->close(io.f);
-		if (r < 0)
-			snprintf(err, errlen, "%s: %s", m->link, strerror(-r));
-	}
-	free(buf);
-	/* Sidecars: read each through its own shard file. */
 	for (size_t i = 0; r == 0 && i < p.n; i++) {
 		struct mem *m = &p.v[i];
-		struct idx_bfile *f;
+		struct sumio io = { .b = b, .buf = buf };
 		struct plan one = p;
 		if (m->kind != M_FILE)
 			continue;
 		one.v = m;
 		one.n = 1;
-		r = b->open(m->link, &f);
-		if (r < 0) {
+		r = b->open(m->link, &io.f);
+		if (r == 0)
+			r = read_pass(&one, &io, o->checksum, err, errlen);
+		else
 			snprintf(err, errlen, "%s: %s", m->link, strerror(-r));
-			break;
-		}
-		r = put_all(c, &one, b, f, err, errlen);
-		b->close(f);
+		b->close(io.f);
 	}
+	free(buf);
+	/* Sidecars were captured by the read pass: no file is opened again. */
+	if (r == 0)
+		r = put_all(c, &p, b, NULL, err, errlen);
 	if (r == 0)
 		st->shards++;
 	plan_free(&p);

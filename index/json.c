@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/util.h"
 #include "index/json.h"
 
 struct jp {
@@ -163,7 +164,7 @@ static int number(struct jp *j)
 	while (j->p < j->end && ((*j->p >= '0' && *j->p <= '9') || *j->p == '.' || *j->p == 'e' ||
 				 *j->p == 'E' || *j->p == '+' || *j->p == '-'))
 		j->p++;
-	if (j->p == s || (j->p == s + 1 && *s == '-')) {
+	if (!cm_is_json_number(s, (size_t)(j->p - s))) {
 		j->err = "expected a value";
 		return -EINVAL;
 	}

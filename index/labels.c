@@ -25,14 +25,7 @@ struct row {
 
 static char val_type(const char *s, size_t n)
 {
-	char tmp[64], *end;
-
-	if (n == 0 || n >= sizeof(tmp) || s[0] == ' ')
-		return 's';
-	memcpy(tmp, s, n);
-	tmp[n] = 0;
-	strtod(tmp, &end);
-	return *end ? 's' : 'n';
+	return cm_is_json_number(s, n) ? 'n' : 's';
 }
 
 static int row_set(struct row *w, const char *k, size_t kn, const char *v, size_t vn, char type)

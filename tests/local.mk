@@ -1,5 +1,5 @@
 # Unit tests (TAP), integration tests (real mounts) and checks of the tree.
-EXTRA_DIST += tests/tap.h tests/integration/lib.sh tests/fs.mk tests/bench tests/fuzz
+EXTRA_DIST += tests/tap.h tests/integration/lib.sh tests/fs.mk tests/bench
 
 UNIT_TESTS = \
 	tests/unit/common_util \
@@ -26,3 +26,4 @@ dist_check_SCRIPTS = $(INTEGRATION_TESTS)
 
 TESTS += $(UNIT_TESTS) $(INTEGRATION_TESTS)
 include tests/fs.mk
+include tests/fuzz/local.mk

@@ -1,0 +1,584 @@
+#!/bin/bash
+# tests/bench/run.sh - sievefs against the same data read natively and through
+# the peer filesystems, in one run, as ratios.  See tests/bench/README.md.
+#
+#   tests/bench/run.sh [--quick] [--sievefs PATH] [--out DIR] [--linux] [--keep]
+#                      [--timeout SECONDS]
+#
+# Installs nothing (tests/bench/deps.sh does); peers that are missing are
+# reported and skipped.  Needs /dev/fuse; needs root for the cold-cache passes
+# (echo 3 > /proc/sys/vm/drop_caches), which are reported as n/a otherwise.
+# Never part of `make check`: nothing here asserts a time.
+set -uo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tests/bench/run.sh [OPTIONS]
+
+  --quick          10,000 small files instead of 20,000, a 512 MiB large file
+                   instead of 1 GiB, one repetition, 10 s cap a measurement:
+                   about 3 minutes instead of about 10-15
+  --sievefs PATH   the sievefs binary (default: $SIEVEFS, else ./sievefs)
+  --out DIR        work in DIR (default: a new /tmp/sievefs-bench.XXXXXX); the
+                   results are left there as results.md and results.tsv
+  --linux          also time ingest of the Linux source tar even with --quick
+                   (without --quick it is timed whenever
+                   /usr/src/linux-source-6.1.tar.xz exists)
+  --keep           keep the generated data (several GB) after the run
+  --timeout S      cap on one measurement, in seconds (default 30, quick 10);
+                   slower peers are reported as partial or timed out
+EOF
+}
+
+QUICK=0 LINUX=0 KEEP=0 OUT= TMO=
+SIEVEFS_BIN=${SIEVEFS:-./sievefs}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1 ;;
+	--linux) LINUX=1 ;;
+	--keep) KEEP=1 ;;
+	--sievefs) SIEVEFS_BIN=${2:?--sievefs needs a path}; shift ;;
+	--sievefs=*) SIEVEFS_BIN=${1#*=} ;;
+	--out) OUT=${2:?--out needs a directory}; shift ;;
+	--out=*) OUT=${1#*=} ;;
+	--timeout) TMO=${2:?--timeout needs seconds}; shift ;;
+	--timeout=*) TMO=${1#*=} ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+LINUX_XZ=/usr/src/linux-source-6.1.tar.xz
+WDS_SAMPLES=100000   # ingest case (a): 100,000 samples = 200,000 tar entries
+SMALL_FILES=20000    # small-file reads
+# REPS: ingest repetitions and warm read passes; CREPS: cold read passes.
+# The best (fastest) complete pass is kept: other load on the machine only
+# ever makes a pass slower.
+if [ "$QUICK" = 1 ]; then
+	SMALL_FILES=10000 BIG_BYTES=$((512 << 20)) REPS=1 CREPS=1 TMO=${TMO:-10}
+else
+	BIG_BYTES=$((1 << 30)) REPS=3 CREPS=2 TMO=${TMO:-30}
+fi
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "run.sh: $*"; exit 1; }
+
+# --- preconditions ----------------------------------------------------------
+case "$SIEVEFS_BIN" in */*) ;; *) SIEVEFS_BIN=./$SIEVEFS_BIN ;; esac
+[ -x "$SIEVEFS_BIN" ] || die "no sievefs binary at '$SIEVEFS_BIN' (build it, or use --sievefs PATH or \$SIEVEFS)"
+SIEVEFS_BIN=$(cd "$(dirname "$SIEVEFS_BIN")" && pwd)/$(basename "$SIEVEFS_BIN")
+[ -c /dev/fuse ] || die "/dev/fuse is missing: nothing can be mounted here"
+command -v fusermount3 >/dev/null || die "fusermount3 is missing (apt-get install fuse3)"
+CC=${CC:-cc}
+command -v "$CC" >/dev/null || die "no C compiler ('$CC') for the helpers"
+COLD=1
+if [ "$(id -u)" -ne 0 ] || ! [ -w /proc/sys/vm/drop_caches ]; then
+	COLD=0
+	say "run.sh: not root: cold-cache passes are skipped (n/a)"
+fi
+
+# Peers: found on PATH or skipped.  deps.sh installs the Debian 12 ones.
+SQUASHFUSE= ARCHIVEMOUNT= FUSE_ARCHIVE= RATARMOUNT= MISSING=()
+if command -v squashfuse_ll >/dev/null; then SQUASHFUSE=squashfuse_ll
+elif command -v squashfuse >/dev/null; then SQUASHFUSE=squashfuse
+else MISSING+=("squashfuse (deps.sh)"); fi
+command -v mksquashfs >/dev/null || { MISSING+=("mksquashfs (deps.sh: squashfs-tools)"); SQUASHFUSE=; }
+command -v archivemount >/dev/null && ARCHIVEMOUNT=archivemount || MISSING+=("archivemount (deps.sh)")
+command -v fuse-archive >/dev/null && FUSE_ARCHIVE=fuse-archive ||
+	MISSING+=("fuse-archive (not in Debian 12; Debian 13+ package or build from source)")
+command -v ratarmount >/dev/null && RATARMOUNT=ratarmount ||
+	MISSING+=("ratarmount (not in Debian; pip install ratarmount)")
+for m in "${MISSING[@]}"; do say "run.sh: peer missing, skipped: $m"; done
+
+# --- work area and cleanup --------------------------------------------------
+if [ -n "$OUT" ]; then
+	mkdir -p "$OUT" || die "cannot create $OUT"
+	WORK=$(cd "$OUT" && pwd)
+else
+	WORK=$(mktemp -d /tmp/sievefs-bench.XXXXXX) || die "mktemp failed"
+fi
+D=$WORK/data
+mkdir -p "$D" "$WORK/mnt" || die "cannot create $D"
+MOUNTS=()
+
+unmount() { # MOUNTPOINT: whatever is mounted there, however it was mounted
+	local mp=$1 i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		mountpoint -q "$mp" || return 0
+		case $i in
+		1) "$SIEVEFS_BIN" umount "$mp" >/dev/null 2>&1 || fusermount3 -u "$mp" 2>/dev/null ;;
+		2 | 3 | 4 | 5 | 6 | 7 | 8) fusermount3 -u "$mp" 2>/dev/null || umount "$mp" 2>/dev/null ;;
+		*) fusermount3 -uz "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null ;;
+		esac
+		mountpoint -q "$mp" && sleep 0.5
+	done
+	! mountpoint -q "$mp"
+}
+
+cleanup() {
+	local mp
+	trap - EXIT INT TERM HUP
+	for mp in "${MOUNTS[@]}"; do
+		unmount "$mp" || say "run.sh: could not unmount $mp"
+	done
+	if [ "$KEEP" = 0 ]; then
+		rm -rf "$D" "$WORK/mnt" "$WORK/bin"
+	fi
+}
+trap cleanup EXIT
+trap 'say "run.sh: interrupted"; exit 130' INT TERM HUP
+
+# --- helpers ----------------------------------------------------------------
+mkdir -p "$WORK/bin"
+"$CC" -O2 -o "$WORK/bin/gentar" "$HERE/gentar.c" || die "cannot build gentar"
+"$CC" -O2 -o "$WORK/bin/readfiles" "$HERE/readfiles.c" || die "cannot build readfiles"
+GENTAR=$WORK/bin/gentar READFILES=$WORK/bin/readfiles
+
+declare -A R # results: key -> value
+TSV=$WORK/results.tsv
+: >"$TSV"
+rec() { R[$1]=$2; printf '%s\t%s\n' "$1" "$2" >>"$TSV"; }
+
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+T= RC=
+timed() { # COMMAND-STRING: sets T (seconds) and RC; capped at $TMO
+	local t0 t1
+	t0=$(date +%s%N)
+	timeout -k 5 "$TMO" bash -c "$1"
+	RC=$?
+	t1=$(date +%s%N)
+	T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+}
+
+calc() { awk "BEGIN { printf \"%s\", $1 }"; }
+
+MOUNT_ERR=
+do_mount() { # KIND SOURCE MOUNTPOINT [OPTS]; returns when the mount answers
+	local kind=$1 src=$2 mp=$3 opts=${4:-} i
+	mkdir -p "$mp"
+	MOUNTS+=("$mp")
+	case $kind in
+	sievefs) MOUNT_ERR=$("$SIEVEFS_BIN" mount "$src" "$mp" ${opts:+-o "$opts"} 2>&1) ;;
+	squashfuse) MOUNT_ERR=$("$SQUASHFUSE" "$src" "$mp" 2>&1) ;;
+	archivemount) MOUNT_ERR=$(archivemount -o ro,readonly "$src" "$mp" 2>&1) ;;
+	fuse-archive) MOUNT_ERR=$(fuse-archive "$src" "$mp" 2>&1) ;;
+	ratarmount) MOUNT_ERR=$(ratarmount "$src" "$mp" 2>&1) ;;
+	esac || return 1
+	for i in $(seq 100); do # daemons that return before the mount is up
+		mountpoint -q "$mp" && return 0
+		sleep 0.1
+	done
+	MOUNT_ERR="not mounted 10 s after $kind returned"
+	return 1
+}
+
+# Targets: NAME KIND ROOT-RELATIVE-TO-MOUNTPOINT.  The tree every target shows
+# is the tar's tree; sievefs shows it under DATASET/v1.
+targets() { # CASE: the list of targets to run for that data set
+	echo "native"
+	echo "sievefs"
+	[ -n "$SQUASHFUSE" ] && echo "squashfuse"
+	[ -n "$ARCHIVEMOUNT" ] && echo "archivemount"
+	[ -n "$FUSE_ARCHIVE" ] && echo "fuse-archive"
+	[ -n "$RATARMOUNT" ] && echo "ratarmount"
+	return 0
+}
+label() {
+	case $1 in
+	squashfuse) echo "$SQUASHFUSE" ;;
+	sievefs@*) echo "sievefs threads=${1#sievefs@}" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+ROOT=
+up() { # TARGET CASE: mount TARGET for data set CASE, set ROOT
+	local t=$1 c=$2 mp=$WORK/mnt/$1-$2
+	case $t in
+	native) ROOT=$D/$c.tree; return 0 ;;
+	sievefs) do_mount sievefs "$D/$c.store" "$mp" || return 1; ROOT=$mp/$c/v1 ;;
+	sievefs@*) do_mount sievefs "$D/$c.store" "$mp" "threads=${t#sievefs@}" || return 1
+		ROOT=$mp/$c/v1 ;;
+	squashfuse) do_mount squashfuse "$D/$c.sqfs" "$mp" || return 1; ROOT=$mp ;;
+	*) do_mount "$t" "$D/$c.tar" "$mp" || return 1; ROOT=$mp ;;
+	esac
+}
+down() { # TARGET CASE
+	[ "$1" = native ] && return 0
+	unmount "$WORK/mnt/$1-$2" || say "run.sh: could not unmount $WORK/mnt/$1-$2"
+}
+
+# Build a data set: tar, extracted tree, squashfs image, sievefs store.
+prepare() { # CASE KIND N
+	local c=$1
+	say "== preparing $c: $2 $3"
+	"$GENTAR" "$2" "$D/$c.tar" "$3" || die "gentar $c failed"
+	mkdir -p "$D/$c.tree"
+	tar -xf "$D/$c.tar" -C "$D/$c.tree" || die "extracting $c failed"
+	if [ -n "$SQUASHFUSE" ]; then
+		# Data blocks stored uncompressed: the data is random (like JPEGs),
+		# so compressed blocks would be stored raw anyway; metadata compressed.
+		mksquashfs "$D/$c.tree" "$D/$c.sqfs" -noD -noF -no-xattrs -quiet \
+			-no-progress >/dev/null || die "mksquashfs $c failed"
+	fi
+	"$SIEVEFS_BIN" init "$D/$c.store" >/dev/null || die "sievefs init failed"
+	"$SIEVEFS_BIN" ingest "$D/$c.store" "$c" "$D/$c.tar" -m bench >/dev/null ||
+		die "sievefs ingest $c failed"
+}
+
+# Same bytes as native?  A few files from start, middle and end of the list.
+same_bytes() { # ROOT CASE
+	local f
+	for f in $(awk 'NR == 1 || NR % 7919 == 0 { print } END { print }' "$D/$2.list"); do
+		cmp -s "$1/$f" "$D/$2.tree/$f" || { say "run.sh: $1/$f differs from native"; return 1; }
+	done
+}
+
+# --- 1. ingest --------------------------------------------------------------
+ingest_case() { # CASE TAR
+	local c=$1 tar=$2 n bytes best r k
+	n=$(tar -tf "$tar" | wc -l)
+	bytes=$(stat -c %s "$tar")
+	rec "ingest|$c|entries" "$n"
+	rec "ingest|$c|bytes" "$bytes"
+	say "== ingest $c: $n entries, $bytes bytes"
+	cat "$tar" >/dev/null; cat "$tar" >/dev/null # warm page cache
+	for k in cat tar ck nock; do
+		best=
+		for r in $(seq "$REPS"); do
+			rm -rf "$D/ingest.store"
+			"$SIEVEFS_BIN" init "$D/ingest.store" >/dev/null || die "sievefs init failed"
+			case $k in
+			cat) timed "cat '$tar' >/dev/null" ;;
+			tar) timed "tar -tf '$tar' >/dev/null" ;;
+			ck) timed "'$SIEVEFS_BIN' ingest '$D/ingest.store' ds '$tar' -m bench >/dev/null" ;;
+			nock) timed "'$SIEVEFS_BIN' ingest '$D/ingest.store' ds '$tar' -m bench --no-checksum >/dev/null" ;;
+			esac
+			[ "$RC" = 0 ] || { best=fail; break; }
+			better "$T" "$best" && best=$T
+		done
+		say "   $k: $best s"
+		rec "ingest|$c|$k" "$best"
+	done
+	rm -rf "$D/ingest.store"
+}
+
+# --- 2, 4, 5. small files ---------------------------------------------------
+better() { # A B: is time A shorter than B (B empty: yes)
+	[ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'
+}
+
+read_passes() { # TARGET CASE ROOT: cold/warm x (find|xargs cat, 2 readers)
+	local t=$1 c=$2 root=$3 n p i reps best res out
+	n=$(wc -l <"$D/$c.list")
+	for p in cold warm; do
+		[ "$p" = cold ] && reps=$CREPS || reps=$REPS
+		if [ "$p" = cold ] && [ "$COLD" = 0 ]; then rec "small|$t|cat|cold" na; continue; fi
+		best= res=
+		for i in $(seq "$reps"); do
+			[ "$p" = cold ] && drop_caches
+			timed "cd '$root' && find . -type f -print0 | xargs -0 -r cat >/dev/null"
+			if [ "$RC" = 0 ]; then
+				better "$T" "$best" && best=$T
+			else
+				[ "$RC" = 124 ] || [ "$RC" = 137 ] && res=timeout || res=fail
+				break # a capped or failed pass is not repeated
+			fi
+		done
+		[ -n "$best" ] && res=$(calc "$n / $best")
+		rec "small|$t|cat|$p" "$res"
+		say "   $(label "$t") find|xargs cat $p: $res files/s"
+	done
+	for p in cold warm; do
+		[ "$p" = cold ] && reps=$CREPS || reps=$REPS
+		if [ "$p" = cold ] && [ "$COLD" = 0 ]; then rec "small|$t|par|cold" na; continue; fi
+		best= res=
+		for i in $(seq "$reps"); do
+			[ "$p" = cold ] && drop_caches
+			if ! out=$("$READFILES" -j 2 -t "$TMO" "$root" <"$D/$c.list") || [ -z "$out" ]; then
+				res=fail
+				break
+			fi
+			set -- $out # files bytes seconds complete
+			if [ "$4" != 1 ]; then
+				res="partial:$(calc "$1 / $3"):$1"
+				break
+			fi
+			better "$3" "$best" && best=$3
+		done
+		[ -n "$best" ] && [ -z "$res" ] && res=$(calc "$n / $best")
+		rec "small|$t|par|$p" "$res"
+		say "   $(label "$t") 2 readers $p: $res files/s"
+	done
+}
+
+stat_passes() { # TARGET ROOT
+	local t=$1 root=$2 k
+	for k in find ls; do
+		case $k in
+		find) timed "find '$root' -type f | wc -l >/dev/null" ;; # first pass
+		ls) timed "ls -lR '$root' >/dev/null" ;;
+		esac
+		case $k in
+		find) timed "find '$root' -type f | wc -l >/dev/null" ;; # timed pass
+		ls) timed "ls -lR '$root' >/dev/null" ;;
+		esac
+		if [ "$RC" = 0 ]; then rec "stat|$t|$k" "$T"
+		elif [ "$RC" = 124 ] || [ "$RC" = 137 ]; then rec "stat|$t|$k" timeout
+		else rec "stat|$t|$k" fail; fi
+		say "   $(label "$t") $k (2nd pass): ${R[stat|$t|$k]} s"
+	done
+}
+
+small_case() {
+	local c=small t
+	prepare $c files "$SMALL_FILES"
+	tar -tf "$D/$c.tar" | grep -v '/$' >"$D/$c.list" # shard order
+	rec "small|files" "$(wc -l <"$D/$c.list")"
+	rec "small|bytes" "$(du -sb --apparent-size "$D/$c.tree" | cut -f1)"
+	for t in $(targets); do
+		say "== small files: $(label "$t")"
+		if ! up "$t" $c; then
+			say "   mount failed: $MOUNT_ERR"
+			rec "small|$t|mount" fail
+			down "$t" $c
+			continue
+		fi
+		same_bytes "$ROOT" $c || rec "small|$t|bytes" differ
+		read_passes "$t" $c "$ROOT"
+		stat_passes "$t" "$ROOT"
+		down "$t" $c
+	done
+	# 5. worker threads
+	THREADS=
+	if up "sievefs@1" $c; then
+		down "sievefs@1" $c
+		THREADS="1 2 4"
+		for n in $THREADS; do
+			say "== small files: sievefs threads=$n"
+			up "sievefs@$n" $c || { say "   mount failed: $MOUNT_ERR"; continue; }
+			read_passes "sievefs@$n" $c "$ROOT"
+			down "sievefs@$n" $c
+		done
+	else
+		say "== sievefs mount -o threads=1 refused ($MOUNT_ERR): thread counts skipped"
+		down "sievefs@1" $c
+	fi
+	[ "$KEEP" = 1 ] || rm -rf "$D/$c.tree" "$D/$c.sqfs" "$D/$c.store" "$D/$c.tar"
+}
+
+# --- 3. large sequential read -----------------------------------------------
+big_case() {
+	local c=big t p out
+	prepare $c big "$BIG_BYTES"
+	for t in $(targets); do
+		say "== large file: $(label "$t")"
+		if ! up "$t" $c; then
+			say "   mount failed: $MOUNT_ERR"
+			rec "big|$t|mount" fail
+			down "$t" $c
+			continue
+		fi
+		for p in cold warm; do
+			if [ "$p" = cold ]; then
+				[ "$COLD" = 1 ] || { rec "big|$t|$p" na; continue; }
+				drop_caches
+			fi
+			timed "dd if='$ROOT/big.bin' of=/dev/null bs=1M 2>/dev/null"
+			if [ "$RC" = 0 ]; then
+				rec "big|$t|$p" "$(calc "$BIG_BYTES / $T / 1e6")"
+				if [ "$p" = warm ] && [ "$REPS" -gt 1 ]; then # best of REPS
+					local best=$T i
+					for i in $(seq 2 "$REPS"); do
+						timed "dd if='$ROOT/big.bin' of=/dev/null bs=1M 2>/dev/null"
+						[ "$RC" = 0 ] && better "$T" "$best" && best=$T
+					done
+					rec "big|$t|$p" "$(calc "$BIG_BYTES / $best / 1e6")"
+				fi
+			elif [ "$RC" = 124 ] || [ "$RC" = 137 ]; then rec "big|$t|$p" timeout
+			else rec "big|$t|$p" fail; fi
+			say "   $p: ${R[big|$t|$p]} MB/s"
+		done
+		down "$t" $c
+	done
+	[ "$KEEP" = 1 ] || rm -rf "$D/$c.tree" "$D/$c.sqfs" "$D/$c.store" "$D/$c.tar"
+}
+
+# --- the run ----------------------------------------------------------------
+START=$(date +%s) LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+say "run.sh: sievefs $SIEVEFS_BIN, work dir $WORK$([ "$QUICK" = 1 ] && echo ", quick")"
+
+say "== preparing ingest tar: $WDS_SAMPLES samples"
+"$GENTAR" wds "$D/wds.tar" "$WDS_SAMPLES" || die "gentar wds failed"
+ingest_case wds "$D/wds.tar"
+rm -f "$D/wds.tar"
+LINUX_DONE=0
+if [ -f "$LINUX_XZ" ] && { [ "$QUICK" = 0 ] || [ "$LINUX" = 1 ]; }; then
+	say "== decompressing $LINUX_XZ"
+	if xz -dc "$LINUX_XZ" >"$D/linux.tar"; then
+		ingest_case linux "$D/linux.tar"
+		LINUX_DONE=1
+	fi
+	rm -f "$D/linux.tar"
+elif [ "$LINUX" = 1 ] || [ "$QUICK" = 0 ]; then
+	say "run.sh: $LINUX_XZ not found: Linux source ingest skipped (tests/bench/deps.sh --linux)"
+fi
+
+small_case
+big_case
+END=$(date +%s)
+
+# --- report -----------------------------------------------------------------
+fmt_rate() { # VALUE [NATIVE]: "12345 (0.42×)" for numbers, words as they are
+	local v=$1 base=${2:-}
+	case $v in
+	na) echo "n/a"; return ;;
+	fail) echo "failed"; return ;;
+	timeout) echo "timeout (>${TMO} s)"; return ;;
+	"") echo "–"; return ;;
+	partial:*)
+		local r=${v#partial:}; r=${r%%:*}
+		local n=${v##*:}
+		echo "~$(calc "sprintf(\"%.0f\", $r)")* ($n files in ${TMO} s)"
+		return ;;
+	esac
+	if [ -n "$base" ] && [[ $base =~ ^[0-9.]+$ ]] && [ "$base" != 0 ]; then
+		calc "sprintf(\"%.0f (%.2f×)\", $v, $v / $base)"
+	else
+		calc "sprintf(\"%.0f\", $v)"
+	fi
+}
+fmt_time() { # SECONDS NATIVE-SECONDS: "0.123 s (0.42×)", ratio = speed vs native
+	local v=$1 base=${2:-}
+	case $v in
+	fail) echo "failed"; return ;;
+	timeout) echo "timeout (>${TMO} s)"; return ;;
+	"") echo "–"; return ;;
+	esac
+	if [[ $base =~ ^[0-9.]+$ ]]; then
+		calc "sprintf(\"%.3f s (%.2f×)\", $v, $base / $v)"
+	else
+		calc "sprintf(\"%.3f s\", $v)"
+	fi
+}
+
+machine() {
+	local dev fs model rota
+	dev=$(findmnt -no SOURCE -T "$WORK" 2>/dev/null | head -1)
+	fs=$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null | head -1)
+	model=$(lsblk -ndo MODEL "$dev" 2>/dev/null | xargs)
+	rota=$(lsblk -ndo ROTA "$dev" 2>/dev/null | xargs)
+	echo "- CPU: $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
+	echo "- kernel: $(uname -r); libfuse $(pkg-config --modversion fuse3 2>/dev/null || fusermount3 -V 2>/dev/null | awk '{ print $NF }')"
+	echo "- disk: $dev ($fs${model:+, $model}$([ "$rota" = 1 ] && echo ", rotational flag set" || true)) for $WORK"
+	echo "- sievefs: $("$SIEVEFS_BIN" --version 2>/dev/null | head -1)"
+	local peers=
+	[ -n "$SQUASHFUSE" ] && peers+="$SQUASHFUSE $(dpkg-query -W -f='${Version}' squashfuse 2>/dev/null) (mksquashfs $(dpkg-query -W -f='${Version}' squashfs-tools 2>/dev/null), -noD -noF), "
+	[ -n "$ARCHIVEMOUNT" ] && peers+="archivemount $(dpkg-query -W -f='${Version}' archivemount 2>/dev/null), "
+	[ -n "$FUSE_ARCHIVE" ] && peers+="fuse-archive, "
+	[ -n "$RATARMOUNT" ] && peers+="ratarmount $(ratarmount --version 2>/dev/null | head -1 | awk '{ print $NF }'), "
+	echo "- peers: ${peers%, }${MISSING[*]:+; missing: ${MISSING[*]}}"
+	echo "- load average: $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on the machine makes passes slower and noisier)"
+	echo "- run: $([ "$QUICK" = 1 ] && echo "--quick, " || true)best of $REPS for ingest and warm passes, of $CREPS for cold passes; cap ${TMO} s a measurement, $((END - START)) s in all, $(date -u '+%Y-%m-%d %H:%M UTC')"
+}
+
+report() {
+	local c t n b base bc bw
+	echo "## sievefs benchmark"
+	echo
+	machine
+	echo
+	echo "Ratios are speed relative to the baseline measured in this run (higher is"
+	echo "better; native = 1.00×). MB = 10^6 bytes."
+	echo
+	echo "### 1. Ingest (warm page cache; ratio vs \`cat TAR > /dev/null\`)"
+	echo
+	echo "| tar | work | time | entries/s | MB/s | vs cat | vs tar -tf |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+	for c in wds linux; do
+		[ -n "${R[ingest|$c|cat]:-}" ] || continue
+		n=${R[ingest|$c|entries]} b=${R[ingest|$c|bytes]}
+		local name
+		[ "$c" = wds ] && name="WebDataset, $n entries, $(calc "sprintf(\"%.0f\", $b / 1e6)") MB" ||
+			name="linux-source-6.1, $n entries, $(calc "sprintf(\"%.0f\", $b / 1e6)") MB"
+		for k in cat tar ck nock; do
+			local v=${R[ingest|$c|$k]} what
+			case $k in
+			cat) what='`cat`' ;; tar) what='`tar -tf`' ;;
+			ck) what='`sievefs ingest`' ;; nock) what='`sievefs ingest --no-checksum`' ;;
+			esac
+			if [[ $v =~ ^[0-9.]+$ ]]; then
+				echo "| $name | $what | $(calc "sprintf(\"%.3f s\", $v)") | $(calc "sprintf(\"%.0f\", $n / $v)") | $(calc "sprintf(\"%.0f\", $b / $v / 1e6)") | $(calc "sprintf(\"%.3f×\", ${R[ingest|$c|cat]} / $v)") | $(calc "sprintf(\"%.2f×\", ${R[ingest|$c|tar]} / $v)") |"
+			else
+				echo "| $name | $what | $v | | | | |"
+			fi
+			name=
+		done
+	done
+	[ "$LINUX_DONE" = 1 ] || echo "| linux-source-6.1 | not run ($LINUX_XZ absent; \`deps.sh --linux\`$([ "$QUICK" = 1 ] && echo ", or skipped by --quick" || true)) | | | | | |"
+	echo
+	n=${R[small|files]} b=${R[small|bytes]}
+	echo "### 2. Small-file reads: $n files of 1–16 KiB ($(calc "sprintf(\"%.0f\", $b / 1e6)") MB) in one tar, files/s"
+	echo
+	echo "\`find -type f -print0 | xargs -0 cat\`, and \`readfiles -j 2\` (2 processes"
+	echo "reading the file list in shard order). Cold: after \`echo 3 > drop_caches\`;"
+	echo "warm: the pass right after."
+	echo
+	echo "| target | cat, cold | cat, warm | 2 readers, cold | 2 readers, warm |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for t in $(targets) $(for x in ${THREADS:-}; do echo "sievefs@$x"; done); do
+		if [ "${R[small|$t|mount]:-}" = fail ]; then
+			echo "| $(label "$t") | mount failed | | | |"
+			continue
+		fi
+		local row="| $(label "$t")${R[small|$t|bytes]:+ (bytes differ!)}"
+		for m in "cat|cold" "cat|warm" "par|cold" "par|warm"; do
+			row+=" | $(fmt_rate "${R[small|$t|$m]:-}" "${R[small|native|$m]:-}")"
+		done
+		echo "$row |"
+	done
+	if [ -n "${THREADS:-}" ]; then
+		echo
+		echo "The sievefs row is the default thread count; \"sievefs threads=N\" rows are"
+		echo "mounts with \`-o threads=N\` (section 5)."
+	else
+		echo
+		echo "Thread counts (section 5) not measured: \`sievefs mount -o threads=1\` was refused."
+	fi
+	if printf '%s\n' "${R[@]}" | grep -q '^partial:'; then
+		echo
+		echo "\\* partial: the reader stopped at the ${TMO} s cap; the rate is over the files"
+		echo "read, which come first in the tar (the real rate over all files is lower for"
+		echo "peers whose per-file cost grows with the file's position)."
+	fi
+	echo
+	echo "### 3. Large sequential read: one $(calc "sprintf(\"%.0f\", $BIG_BYTES / 1048576)") MiB file in a tar, \`dd bs=1M\`, MB/s"
+	echo
+	echo "| target | cold | warm |"
+	echo "| --- | ---: | ---: |"
+	for t in $(targets); do
+		if [ "${R[big|$t|mount]:-}" = fail ]; then
+			echo "| $(label "$t") | mount failed | |"
+			continue
+		fi
+		echo "| $(label "$t") | $(fmt_rate "${R[big|$t|cold]:-}" "${R[big|native|cold]:-}") | $(fmt_rate "${R[big|$t|warm]:-}" "${R[big|native|warm]:-}") |"
+	done
+	echo
+	echo "### 4. stat-heavy, second pass over the $n-file tree (seconds; ratio = speed vs native)"
+	echo
+	echo "| target | \`find -type f \| wc -l\` | \`ls -lR > /dev/null\` |"
+	echo "| --- | ---: | ---: |"
+	for t in $(targets); do
+		[ "${R[small|$t|mount]:-}" = fail ] && continue
+		echo "| $(label "$t") | $(fmt_time "${R[stat|$t|find]:-}" "${R[stat|native|find]:-}") | $(fmt_time "${R[stat|$t|ls]:-}" "${R[stat|native|ls]:-}") |"
+	done
+}
+
+report >"$WORK/results.md"
+echo
+cat "$WORK/results.md"
+echo
+say "run.sh: results in $WORK/results.md (raw: $WORK/results.tsv)"
