@@ -473,6 +473,12 @@ static int tar_plan(struct plan *p, struct sumio *io, uint64_t size, uint64_t sh
 			p->st->refused++;
 			continue;
 		}
+		if (tm.absolute) {
+			cm_warn("%s: offset %" PRIu64 ": /%s: absolute path; refused", p->src,
+				tm.hdr_offset, tm.path);
+			p->st->refused++;
+			continue;
+		}
 		if (cm_path_check(tm.path, strlen(tm.path), &why) < 0) {
 			cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", p->src, tm.hdr_offset,
 				tm.path, why);

@@ -124,6 +124,10 @@ static int skip_nested(struct jp *j)
 
 	for (; j->p < j->end; j->p++) {
 		char c = *j->p;
+		if (c == 0) {
+			j->err = "NUL byte in value";
+			return -EINVAL;
+		}
 		if (in_str) {
 			if (c == '\\')
 				j->p++;

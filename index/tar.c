@@ -861,6 +861,7 @@ static int names(struct idx_tar *t, const unsigned char *h, int fmt,
 		return fail(t, EBADMSG, "empty member name in header at offset %"
 			    PRIu64, hoff);
 	m->type = map_type((char)h[156], p, n);
+	m->absolute = p[0] == '/';
 	r = norm_path(t, p, n);
 	if (r)
 		return fail(t, -r, "out of memory at offset %" PRIu64, hoff);

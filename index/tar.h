@@ -48,6 +48,7 @@ struct idx_tar_member {
 	 * empty.  ".." components are kept: the caller must refuse them. */
 	const char *path;
 	const char *linkname;	/* target as stored, "" if none */
+	int absolute;		/* the stored name began with '/' */
 	char type;		/* one of IDX_TAR_* */
 	uint64_t hdr_offset;	/* first header block of this member, pax 'x'
 				 * and GNU 'L'/'K' blocks included ('g' not) */

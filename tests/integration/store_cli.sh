@@ -88,9 +88,9 @@ case $out in *"1 bad source(s) skipped"*) ok "--skip-bad commits the good ones" 
 
 # Refused members are reported, the rest ingested.
 mkdir -p odd && (cd odd && echo hi > ok.txt && mkfifo fifo && ln -s /etc/passwd abs && ln -s missing dangling)
-(cd odd && tar -cf ../odd.tar ok.txt fifo abs dangling)
+(cd odd && tar -cf ../odd.tar ok.txt fifo abs dangling && tar -P -rf ../odd.tar "$T/odd/ok.txt")
 out=$("$S" ingest st odd odd.tar -m odd 2>&1)
-case $out in *"fifo: FIFO member refused"*"escapes the dataset"*"dangles"*"3 member(s) refused"*) ok "devices, escaping and dangling links refused and reported" ;; *) fail "refusals"; diag "$out" ;; esac
+case $out in *"fifo: FIFO member refused"*"absolute path; refused"*"escapes the dataset"*"dangles"*"4 member(s) refused"*) ok "FIFOs, absolute paths, escaping and dangling links refused and reported" ;; *) fail "refusals"; diag "$out" ;; esac
 check_eq "only the good member" "ok.txt" "$("$S" ls st odd)"
 
 # A directory ingested in place.
