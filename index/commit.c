@@ -25,7 +25,6 @@ struct idx_commit {
 	uint32_t ds, parent, ver;
 	struct idx_version pv;   /* parent's counts (strings not used) */
 	uint64_t members, bytes;
-	struct cm_strset put;    /* paths put in this commit */
 	struct cm_buf kb, vb;    /* key and value scratch */
 	char *cdir;              /* cached last parent directory path */
 	size_t cdirlen;
@@ -46,7 +45,6 @@ void idx_commit_abort(struct idx_commit *c)
 	if (!c)
 		return;
 	idx_txn_abort(c->t);
-	cm_strset_free(&c->put);
 	cm_buf_free(&c->kb);
 	cm_buf_free(&c->vb);
 	free(c->cdir);
@@ -307,7 +305,6 @@ static int same_file(const struct idx_entry *e, const struct idx_file *f)
 
 int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struct idx_file *f)
 {
-	struct cm_strset_ent *pe;
 	const char *why, *name;
 	size_t dn = cm_dirname_len(path, n), nn;
 	struct idx_entry old, e;
@@ -318,10 +315,6 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 		return -EINVAL;
 	name = dn ? path + dn + 1 : path;
 	nn = n - (size_t)(name - path);
-	dup = cm_strset_add(&c->put, path, n, &pe);
-	if (dup < 0)
-		return dup;
-	dup = !dup;
 	r = dir_path(c, path, dn, 1, &dir);
 	if (r == -EEXIST || r == -ENOTDIR)
 		return -EEXIST;
@@ -333,6 +326,8 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 	exists = r == 0;
 	if (exists && old.type == IDX_ENT_DIR)
 		return -EEXIST;
+	/* A record written at this version was put earlier in this commit. */
+	dup = exists && old.ver == c->ver;
 	if (exists && same_file(&old, f))
 		return dup;
 	memset(&e, 0, sizeof(e));
@@ -581,7 +576,6 @@ int idx_commit_begin(struct idx_store *s, const char *dataset, int create,
 		return -ENOMEM;
 	c->s = s;
 	c->now = (int64_t)time(NULL);
-	cm_strset_init(&c->put);
 	cm_buf_init(&c->kb, 0);
 	cm_buf_init(&c->vb, 0);
 	r = idx_txn_begin(s, 1, &c->t);
