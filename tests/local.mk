@@ -21,6 +21,7 @@ INTEGRATION_TESTS = \
 	tests/integration/cli_basics.sh \
 	tests/integration/store_cli.sh \
 	tests/integration/tar_go.sh \
+	tests/integration/completion.sh \
 	tests/integration/layering.sh
 dist_check_SCRIPTS = $(INTEGRATION_TESTS)
 
