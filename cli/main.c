@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
@@ -70,6 +71,15 @@ int cli_wants_help(int argc, char **argv, const char *verb)
 	return 0;
 }
 
+static int is_store(const char *dir)
+{
+	char p[4096];
+	struct stat st;
+
+	return snprintf(p, sizeof(p), "%s/index.mdb", dir) < (int)sizeof(p) && stat(p, &st) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sievefs [--version] [--help] VERB [ARGS...]\n\n"
@@ -98,6 +108,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	v = verb_find(argv[1]);
+	if (!v && argc >= 3 && is_store(argv[1])) {
+		/* mount(8) -t fuse.sievefs goes through mount.fuse3, which runs
+		 * "sievefs STORE MOUNTPOINT -o OPTS": that is `sievefs mount`. */
+		argv[0] = "mount";
+		return cli_mount(argc, argv);
+	}
 	if (!v) {
 		fprintf(stderr, "sievefs: unknown verb '%s'\n", argv[1]);
 		usage(stderr);

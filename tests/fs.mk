@@ -8,6 +8,7 @@ FS_TESTS = \
 	tests/integration/mount_faults.sh \
 	tests/integration/mount_lifecycle.sh \
 	tests/integration/mount_xattr.sh \
-	tests/integration/mount_bigdir.sh
+	tests/integration/mount_bigdir.sh \
+	tests/integration/mount_fstab.sh
 dist_check_SCRIPTS += $(FS_TESTS)
 TESTS += $(FS_TESTS)
