@@ -28,7 +28,7 @@ int cli_wants_help(int argc, char **argv, const char *verb);
 
 #define CLI_VERBS(X)                                                                       \
 	X(init, "STORE", "create an empty store")                                          \
-	X(ingest, "STORE DATASET SRC... [--labels FILE] [-m MSG] [--skip-bad] [--no-checksum]",             \
+	X(ingest, "STORE DATASET SRC... [--labels FILE] [-m MSG] [--skip-bad] [--no-checksum] [--pack zstd[:LEVEL]] [--dict auto|none] [--shard-size SIZE]", \
 	  "index tar shards or directories as a new version")                             \
 	X(rm, "STORE DATASET PATTERN... -m MSG", "new version without the matching samples") \
 	X(relabel, "STORE DATASET FILE -m MSG", "new version with changed sample attributes") \
@@ -38,8 +38,15 @@ int cli_wants_help(int argc, char **argv, const char *verb);
 	X(cat, "STORE DATASET[@VERSION]/PATH", "write a file's bytes to stdout")           \
 	X(stat, "STORE DATASET[@VERSION]/PATH [--json]", "show where a file's bytes live") \
 	X(diff, "STORE DATASET vA vB [--json]", "samples added, removed and changed")      \
-	X(verify, "STORE [DATASET[@VERSION]]", "re-read every member and check checksums") \
+	X(verify, "STORE [DATASET[@VERSION]] [--io auto|io_uring|pread]", "re-read every member and check checksums") \
+	X(pack, "STORE DATASET[@VERSION] [--level N] [--dict auto|none] [--chunk-size SIZE] [--shard-size SIZE] -m MSG", \
+	  "re-pack a version into zstd shards as a new version") \
+	X(gc, "STORE [-n]", "delete shards no version references") \
 	X(info, "STORE [--json]", "datasets, versions, samples and sizes")                 \
+	X(policy, "check FILE [--store STORE] | explain STORE --uid N [--gid G]... [--policy FILE] DATASET[@V]/PATH", \
+	  "validate a policy and run its tests; explain a decision")                       \
+	X(forget, "STORE (--subject ID | --sample DATASET/KEY) [--ticket T]",              \
+	  "hide a subject's or a sample's data everywhere, for good")                      \
 	X(mount, "STORE MOUNTPOINT [-o OPTS] [-f] [-d]", "serve the store as a filesystem") \
 	X(umount, "MOUNTPOINT", "unmount a sievefs mount")
 

@@ -12,10 +12,15 @@
 #include "common/util.h"
 #include "index/commit.h"
 #include "index/ingest.h"
+#include "index/pack.h"
 
 /* Finish a commit and print "DATASET vN: ..." (shared with rm, relabel). */
 int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
 		      const char *msg);
+
+int cli_pack_opts(int *argc, char **argv, const char *verb, struct idx_pack_opts *o);
+void cli_pack_report(const struct idx_pack_stats *st, int level);
+void cli_pack_signals(struct idx_pack_opts *o);
 
 int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
 		      const char *msg)
@@ -47,11 +52,61 @@ int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dat
 	return 0;
 }
 
+/* "--pack zstd[:LEVEL]": 0 and *on set, or 2 after a usage message. */
+static int pack_arg(const char *v, struct idx_pack_opts *o, int level_given, int *on)
+{
+	uint64_t n;
+
+	*on = v != NULL;
+	if (!v)
+		return 0;
+	if (strncmp(v, "zstd", 4) != 0 || (v[4] && v[4] != ':'))
+		return cli_misuse("ingest", "--pack: '%s' (expected zstd or zstd:LEVEL)", v);
+	if (v[4] == ':') {
+		if (cm_parse_u64(v + 5, &n) < 0 || n < 1 || n > 22)
+			return cli_misuse("ingest", "--pack: '%s' is not a zstd level (1..22)", v + 5);
+		if (!level_given)
+			o->level = (int)n;
+	}
+	return 0;
+}
+
+/* Pack what the commit put, then commit; shards go if the commit does not. */
+static int ingest_packed(struct idx_store *s, struct idx_commit *c, const char *dataset,
+			 const char *msg, struct idx_pack_opts *o)
+{
+	struct idx_pack_stats st;
+	struct idx_pack *p = NULL;
+	char err[1024];
+	int r;
+
+	cli_pack_signals(o);
+	r = idx_pack_open(&p, s, o);
+	if (r == 0)
+		r = idx_pack_run(p, c, idx_commit_version(c), 1, &st, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "shards: %s", strerror(-r));
+	if (r < 0) {
+		idx_pack_discard(p);
+		idx_pack_close(p);
+		idx_commit_abort(c);
+		return cli_fail("%s: %s", dataset, err);
+	}
+	cli_pack_report(&st, o->level);
+	r = cli_commit_report(s, c, dataset, msg);
+	if (r)
+		idx_pack_discard(p);
+	idx_pack_close(p);
+	return r;
+}
+
 int cli_ingest(int argc, char **argv)
 {
 	struct idx_ingest_opts o = { .checksum = 1 };
 	struct idx_ingest_stats st = { 0 };
-	const char *msg, *labels;
+	struct idx_pack_opts po;
+	const char *msg, *labels, *pack;
+	int packing, level_given;
 	struct idx_commit *c;
 	struct idx_store *s;
 	int skip_bad, bad = 0, r;
@@ -61,6 +116,15 @@ int cli_ingest(int argc, char **argv)
 	labels = cli_take_opt(&argc, argv, NULL, "--labels");
 	skip_bad = cli_take_flag(&argc, argv, NULL, "--skip-bad");
 	o.checksum = !cli_take_flag(&argc, argv, NULL, "--no-checksum");
+	pack = cli_take_opt(&argc, argv, NULL, "--pack");
+	level_given = 0;
+	for (int i = 1; i < argc; i++)
+		level_given |= !strcmp(argv[i], "--level") || !strncmp(argv[i], "--level=", 8);
+	r = cli_pack_opts(&argc, argv, "ingest", &po);
+	if (r == 0)
+		r = pack_arg(pack, &po, level_given, &packing);
+	if (r)
+		return r;
 	if (cli_unknown_opt(argc, argv, "ingest"))
 		return 2;
 	if (argc < 4)
@@ -110,7 +174,10 @@ int cli_ingest(int argc, char **argv)
 	}
 	if (bad)
 		fprintf(stderr, "sievefs: %d bad source(s) skipped (see above)\n", bad);
-	r = cli_commit_report(s, c, argv[2], msg ? msg : "ingest");
+	if (packing)
+		r = ingest_packed(s, c, argv[2], msg ? msg : "ingest", &po);
+	else
+		r = cli_commit_report(s, c, argv[2], msg ? msg : "ingest");
 	idx_store_close(s);
 	return r;
 }

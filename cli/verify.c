@@ -1,6 +1,8 @@
 /* cli/verify.c - `sievefs verify STORE [DATASET[@V]]`: re-read every member
  * and compare with the checksum taken at ingest.  Without a version, each
- * file record is read once however many versions share it. */
+ * file record is read once however many versions share it.  Small members
+ * are read many at a time (idx_fetch: io_uring where the kernel allows it),
+ * large ones chunk by chunk through the reader. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,22 +19,85 @@
 #include "common/util.h"
 #include "index/commit.h"
 #include "index/diff.h"
+#include "index/fetch.h"
 #include "index/reader.h"
+
+enum { VCHUNK = 1 << 20, NPEND = 128 };
+
+/* A member in flight in the fetch. */
+struct pend {
+	int used;
+	uint64_t xxh, size;
+	char *what; /* owned */
+};
 
 struct vctx {
 	struct idx_txn *t;
 	struct idx_reader *rd;
+	struct idx_fetch *f;
 	char *buf;
 	uint64_t files, bytes, bad, unchecked;
+	struct pend pend[NPEND];
 };
 
-enum { VCHUNK = 1 << 20 };
+static void judge(struct vctx *x, uint64_t want, uint64_t got, uint64_t size, const char *what)
+{
+	x->files++;
+	x->bytes += size;
+	if (!want) {
+		x->unchecked++;
+		return;
+	}
+	if (got != want) {
+		printf("BAD %s: checksum mismatch (shard changed since ingest)\n", what);
+		x->bad++;
+	}
+}
+
+static int fetched(void *ctx, size_t item, void *data, size_t len, int err)
+{
+	struct vctx *x = ctx;
+	struct pend *p = &x->pend[item];
+
+	if (err < 0) {
+		printf("BAD %s: unreadable\n", p->what);
+		x->files++;
+		x->bad++;
+	} else {
+		judge(x, p->xxh, cm_xxh64(data, len, 0), p->size, p->what);
+	}
+	free(data);
+	free(p->what);
+	p->what = NULL;
+	p->used = 0;
+	return 0;
+}
+
+/* Queue a small member in the fetch; 1 when it does not fit one. */
+static int queue(struct vctx *x, const struct idx_entry *e, const char *what)
+{
+	size_t i;
+
+	if (!idx_fetch_fits(e))
+		return 1;
+	for (i = 0; i < NPEND && x->pend[i].used; i++)
+		;
+	if (i == NPEND || !(x->pend[i].what = strdup(what)))
+		return 1;
+	x->pend[i].used = 1;
+	x->pend[i].xxh = e->xxh;
+	x->pend[i].size = e->size;
+	return idx_fetch_add(x->f, x->t, e, i);
+}
 
 static int check(struct vctx *x, const struct idx_entry *e, const char *what)
 {
 	struct cm_xxh64 h;
 	uint64_t off = 0;
+	int r = queue(x, e, what);
 
+	if (r <= 0)
+		return r;
 	cm_xxh64_init(&h, 0);
 	while (off < e->size) {
 		ssize_t n = idx_reader_pread(x->rd, x->t, e, x->buf, VCHUNK, off, what);
@@ -45,16 +110,7 @@ static int check(struct vctx *x, const struct idx_entry *e, const char *what)
 		cm_xxh64_update(&h, x->buf, (size_t)n);
 		off += (uint64_t)n;
 	}
-	x->files++;
-	x->bytes += e->size;
-	if (!e->xxh) {
-		x->unchecked++;
-		return 0;
-	}
-	if (cm_xxh64_digest(&h) != e->xxh) {
-		printf("BAD %s: checksum mismatch (shard changed since ingest)\n", what);
-		x->bad++;
-	}
+	judge(x, e->xxh, cm_xxh64_digest(&h), e->size, what);
 	return 0;
 }
 
@@ -96,9 +152,13 @@ int cli_verify(int argc, char **argv)
 	struct vctx x = { 0 };
 	struct cli_ref ref = { 0 };
 	struct idx_store *s;
+	const char *io = cli_take_opt(&argc, argv, NULL, "--io");
+	enum idx_io mode;
 	char sz[32];
 	int r = 1;
 
+	if (idx_io_parse(io, &mode) < 0)
+		return cli_misuse("verify", "--io: '%s' (expected auto, io_uring or pread)", io);
 	if (cli_unknown_opt(argc, argv, "verify"))
 		return 2;
 	if (argc != 2 && argc != 3)
@@ -109,6 +169,10 @@ int cli_verify(int argc, char **argv)
 	x.buf = malloc(VCHUNK);
 	if (!x.buf || idx_txn_begin(s, 0, &x.t) < 0 || idx_reader_open(&x.rd, s, 64) < 0)
 		goto out;
+	if (idx_fetch_open(&x.f, s, mode, 32, fetched, &x) < 0) {
+		r = cli_fail("--io %s: io_uring is not available here", io);
+		goto out;
+	}
 	if (argc == 3) {
 		struct wctx w = { &x, NULL, 0 };
 		cli_ref_parse(&ref, argv[2]);
@@ -124,6 +188,8 @@ int cli_verify(int argc, char **argv)
 	} else {
 		r = idx_records_foreach(x.t, 0, rec_cb, &x);
 	}
+	if (r == 0)
+		r = idx_fetch_drain(x.f);
 	if (r < 0) {
 		r = cli_fail("%s: %s", argv[1], idx_strerror(r));
 		goto out;
@@ -135,6 +201,9 @@ int cli_verify(int argc, char **argv)
 	printf("\n");
 	r = x.bad ? 1 : 0;
 out:
+	idx_fetch_close(x.f);
+	for (size_t i = 0; i < NPEND; i++)
+		free(x.pend[i].what);
 	idx_reader_close(x.rd);
 	idx_txn_abort(x.t);
 	free(x.buf);

@@ -300,7 +300,9 @@ static int same_file(const struct idx_entry *e, const struct idx_file *f)
 {
 	return e->shard == f->shard && e->offset == f->offset && e->stored == f->stored &&
 	       e->size == f->size && e->codec == f->codec && e->xxh == f->xxh &&
-	       e->mode == f->mode && e->mtime == f->mtime;
+	       e->mode == f->mode && e->mtime == f->mtime &&
+	       (f->codec != IDX_CODEC_ZSTD ||
+		(e->zhdr == f->zhdr && e->zchunk == f->zchunk && e->nchunks == f->nchunks));
 }
 
 int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struct idx_file *f)
@@ -340,6 +342,18 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 	e.xxh = f->xxh;
 	e.mode = f->mode;
 	e.mtime = f->mtime;
+	if (f->codec == IDX_CODEC_ZSTD) {
+		e.zhdr = f->zhdr;
+		e.zchunk = f->zchunk;
+		e.nchunks = f->nchunks;
+		if (!f->zchunk || !f->nchunks || (f->nchunks > 1 && !f->frames))
+			return -EINVAL;
+		if (f->nchunks > 1) {
+			r = idx_frames_put(c->t, f->shard, f->offset, f->frames, f->nchunks);
+			if (r < 0)
+				return r;
+		}
+	}
 	e.eid = c->next_eid++;
 	if (exists) {
 		c->bytes -= old.size;
@@ -653,20 +667,42 @@ static int count_samples(struct idx_commit *c, uint64_t *added, uint64_t *remove
 		memcpy(sk, kp + 9, 8);
 		memcpy(sk + 8, name, stem);
 		r = cm_strset_add(&seen, sk, 8 + stem, &ent);
-		if (r <= 0)
+		if (r < 0)
+			break;
+		/* val 2: live on both sides, no content change found yet. */
+		if (r == 0 && ent->val != 2)
 			continue;
-		if (c->parent)
-			r = idx_sample_get(c->t, c->ds, c->parent, dir, name, stem, &a, NULL);
-		if (r >= 0 || r == -ENOENT)
-			r = idx_sample_get(c->t, c->ds, c->ver, dir, name, stem, &b, NULL);
-		if (r == -ENOENT)
-			r = 0;
-		if (!a.live && b.live)
-			(*added)++;
-		else if (a.live && !b.live)
-			(*removed)++;
-		else if (a.live && b.live)
-			(*changed)++;
+		if (r == 1) {
+			ent->val = 1;
+			if (c->parent)
+				r = idx_sample_get(c->t, c->ds, c->parent, dir, name, stem, &a, NULL);
+			if (r >= 0 || r == -ENOENT)
+				r = idx_sample_get(c->t, c->ds, c->ver, dir, name, stem, &b, NULL);
+			if (r == -ENOENT)
+				r = 0;
+			if (r < 0)
+				break;
+			if (!a.live && b.live)
+				(*added)++;
+			else if (a.live && !b.live)
+				(*removed)++;
+			if (!a.live || !b.live)
+				continue;
+			ent->val = 2;
+		}
+		/* A re-packed file with the same bytes does not change its sample. */
+		if (kp[8] == 'f') {
+			char nm[256];
+			if (nn > 255)
+				continue;
+			memcpy(nm, name, nn);
+			r = idx_file_differs(c->t, c->ds, dir, nm, nn, c->parent, c->ver);
+			if (r <= 0)
+				continue;
+		}
+		r = 0;
+		ent->val = 1;
+		(*changed)++;
 	}
 	mdb_cursor_close(cur);
 	cm_strset_free(&seen);

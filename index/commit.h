@@ -40,6 +40,11 @@ struct idx_file {
 	uint8_t codec;
 	uint32_t mode;
 	int64_t mtime;
+	/* IDX_CODEC_ZSTD: see struct idx_entry; frames holds nchunks compressed
+	 * frame sizes when nchunks > 1 (borrowed for the call). */
+	uint64_t zhdr;
+	uint32_t zchunk, nchunks;
+	const uint64_t *frames;
 };
 
 /* Open a commit on dataset (created when create != 0 and it does not exist;

@@ -20,8 +20,8 @@ struct dsample {
 	char *key;        /* full sample key, owned */
 };
 
-static int file_differs(struct idx_txn *t, uint32_t ds, uint64_t dir, const char *name,
-			size_t n, uint32_t va, uint32_t vb)
+int idx_file_differs(struct idx_txn *t, uint32_t ds, uint64_t dir, const char *name,
+		     size_t n, uint32_t va, uint32_t vb)
 {
 	struct idx_entry a, b;
 	int ra = idx_lookup(t, ds, va, dir, name, n, &a);
@@ -33,7 +33,14 @@ static int file_differs(struct idx_txn *t, uint32_t ds, uint64_t dir, const char
 		return rb;
 	if (ra != rb)
 		return 1;
-	return ra == 0 && a.eid != b.eid;
+	if (ra != 0)
+		return 0;
+	/* Content, not storage: a re-packed file (new shard, codec, eid) with
+	 * the same bytes is unchanged.  Without a checksum on either side only
+	 * the record's identity can tell. */
+	if (!a.xxh || !b.xxh)
+		return a.eid != b.eid;
+	return a.xxh != b.xxh || a.size != b.size || a.mode != b.mode;
 }
 
 static int key_cmp(const void *x, const void *y)
@@ -103,7 +110,7 @@ int idx_diff(struct idx_txn *t, uint32_t ds, uint32_t va, uint32_t vb, idx_diff_
 			if (kp[8] == 'f') {
 				char nm[256];
 				memcpy(nm, name, nn);
-				d = file_differs(t, ds, dir, nm, nn, lo, hi);
+				d = idx_file_differs(t, ds, dir, nm, nn, lo, hi);
 			} else {
 				struct idx_sample a = { 0, 0, 0 }, b = { 0, 0, 0 };
 				char st[256];

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "index/store_int.h"
@@ -55,7 +56,8 @@ int idx_vget(struct idx_txn *t, int db, uint32_t ds, uint64_t dir, const char *n
 }
 
 /* Entry record: type u8, then for files eid, mode, mtime, shard, offset,
- * stored, size (varints), codec u8, xxh be64; for dirs dir id, nfiles,
+ * stored, size (varints), codec u8, xxh be64, and for IDX_CODEC_ZSTD only
+ * zhdr, zchunk, nchunks (varints) -- raw records are unchanged; for dirs dir id, nfiles,
  * nsubdirs, mode, mtime (varints).  mtime is zigzag-encoded. */
 static uint64_t zz(int64_t v)
 {
@@ -81,6 +83,11 @@ void idx_entry_encode(struct cm_buf *b, const struct idx_entry *e)
 		cm_buf_put_varint(b, e->size);
 		cm_buf_putc(b, e->codec);
 		cm_buf_put_be64(b, e->xxh);
+		if (e->codec == IDX_CODEC_ZSTD) {
+			cm_buf_put_varint(b, e->zhdr);
+			cm_buf_put_varint(b, e->zchunk);
+			cm_buf_put_varint(b, e->nchunks);
+		}
 	} else if (e->type == IDX_ENT_DIR) {
 		cm_buf_put_varint(b, e->dir_id);
 		cm_buf_put_varint(b, e->nfiles);
@@ -109,6 +116,16 @@ int idx_entry_decode(const MDB_val *v, uint32_t ver, struct idx_entry *e)
 		x.size = cm_cur_varint(&c);
 		x.codec = cm_cur_u8(&c);
 		x.xxh = cm_cur_be64(&c);
+		if (x.codec == IDX_CODEC_ZSTD) {
+			uint64_t ck, nc;
+			x.zhdr = cm_cur_varint(&c);
+			ck = cm_cur_varint(&c);
+			nc = cm_cur_varint(&c);
+			if (ck == 0 || ck > UINT32_MAX || nc == 0 || nc > UINT32_MAX)
+				return -EBADMSG;
+			x.zchunk = (uint32_t)ck;
+			x.nchunks = (uint32_t)nc;
+		}
 	} else if (x.type == IDX_ENT_DIR) {
 		x.dir_id = cm_cur_varint(&c);
 		x.nfiles = cm_cur_varint(&c);
@@ -327,6 +344,66 @@ int idx_dir_path(struct idx_txn *t, uint32_t ds, uint64_t dir_id, const char **p
 	}
 	*path = buf + pos;
 	*len = sizeof(buf) - 1 - pos;
+	return 0;
+}
+
+/* ---- frame tables ---- */
+
+static void frames_key(unsigned char k[16], uint64_t shard, uint64_t offset)
+{
+	cm_be64(k, shard);
+	cm_be64(k + 8, offset);
+}
+
+int idx_frames_put(struct idx_txn *t, uint64_t shard, uint64_t offset, const uint64_t *sizes,
+		   size_t n)
+{
+	unsigned char k[16];
+	struct cm_buf b;
+	int r;
+
+	if (t->s->no_frames)
+		return -EROFS;
+	frames_key(k, shard, offset);
+	cm_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++)
+		cm_buf_put_varint(&b, sizes[i]);
+	r = b.err ? b.err : idx_put(t, DB_FRAMES, k, 16, b.p, b.len);
+	cm_buf_free(&b);
+	return r;
+}
+
+int idx_frames_get(struct idx_txn *t, uint64_t shard, uint64_t offset, uint64_t **sizes,
+		   size_t *n)
+{
+	unsigned char k[16];
+	struct cm_cur c;
+	uint64_t *v;
+	size_t cnt = 0;
+	MDB_val val;
+	int r;
+
+	if (t->s->no_frames)
+		return -ENOENT;
+	frames_key(k, shard, offset);
+	r = idx_get(t, DB_FRAMES, k, 16, &val);
+	if (r < 0)
+		return r;
+	/* Each varint ends in a byte below 0x80: that counts them. */
+	for (size_t i = 0; i < val.mv_size; i++)
+		cnt += ((const unsigned char *)val.mv_data)[i] < 0x80;
+	v = malloc((cnt ? cnt : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	cm_cur_init(&c, val.mv_data, val.mv_size);
+	for (size_t i = 0; i < cnt; i++)
+		v[i] = cm_cur_varint(&c);
+	if (c.err || cnt == 0) {
+		free(v);
+		return -EBADMSG;
+	}
+	*sizes = v;
+	*n = cnt;
 	return 0;
 }
 

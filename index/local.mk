@@ -9,5 +9,8 @@ index_libindex_a_SOURCES = \
 	index/tar.c index/tar.h \
 	index/ingest.c index/ingest.h index/labels.c \
 	index/json.c index/json.h \
-	index/diff.c index/diff.h
+	index/diff.c index/diff.h \
+	index/zcodec.c index/zcodec.h index/zcache.c index/zcache.h \
+	index/zwriter.c index/zwriter.h index/fetch.c index/fetch.h \
+	index/pack.c index/pack.h index/gc.c
 INDEX_LIBS = index/libindex.a common/libcommon.a $(LMDB_LIBS) $(ZSTD_LIBS) $(URING_LIBS)

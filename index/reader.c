@@ -3,7 +3,11 @@
  * Open shards are cached (bounded, LRU) and shared by all threads; each cached
  * handle is re-checked against the size and mtime recorded at ingest at most
  * once a second, so a shard replaced or truncated under a running daemon turns
- * into EIO for its files rather than into wrong bytes. */
+ * into EIO for its files rather than into wrong bytes.
+ *
+ * Packed (IDX_CODEC_ZSTD) members are read one chunk frame at a time: one
+ * range read and one decode per chunk touched, through a bounded LRU of
+ * decoded chunks (zcache.c); dictionaries are loaded once per reader. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +22,12 @@
 #include "common/log.h"
 #include "index/backend.h"
 #include "index/reader.h"
+#include "index/store_int.h"
+#include "index/zcache.h"
+#include "index/zcodec.h"
+
+#define ZCACHE_DEFAULT ((size_t)64 << 20)
+#define MAX_DICTS 64
 
 struct shard_slot {
 	uint64_t id;          /* 0 = free */
@@ -28,6 +38,7 @@ struct shard_slot {
 	int64_t mtime_ns;
 	int64_t checked;      /* monotonic seconds of the last identity check */
 	uint64_t lru;
+	uint64_t dict_id;     /* zstd dictionary of the shard, 0 = none */
 	char path[PATH_MAX];
 };
 
@@ -38,6 +49,9 @@ struct idx_reader {
 	struct shard_slot *slots;
 	unsigned nslots;
 	uint64_t tick;
+	struct idx_zcache *zc;
+	pthread_mutex_t dlock;   /* protects dicts[] */
+	struct idx_zdict *dicts[MAX_DICTS];
 };
 
 static int64_t now_s(void)
@@ -62,9 +76,25 @@ int idx_reader_open(struct idx_reader **out, struct idx_store *s, unsigned max_o
 		free(r);
 		return -ENOMEM;
 	}
+	if (idx_zcache_open(&r->zc, ZCACHE_DEFAULT) < 0) {
+		free(r->slots);
+		free(r);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->dlock, NULL);
 	*out = r;
 	return 0;
+}
+
+void idx_reader_set_zcache(struct idx_reader *r, size_t bytes)
+{
+	idx_zcache_set_cap(r->zc, bytes);
+}
+
+void idx_reader_zstats(struct idx_reader *r, uint64_t *hits, uint64_t *misses, size_t *bytes)
+{
+	idx_zcache_stats(r->zc, hits, misses, bytes);
 }
 
 void idx_reader_flush(struct idx_reader *r)
@@ -90,6 +120,10 @@ void idx_reader_close(struct idx_reader *r)
 		return;
 	idx_reader_flush(r);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->dlock);
+	for (unsigned i = 0; i < MAX_DICTS; i++)
+		idx_zdict_free(r->dicts[i]);
+	idx_zcache_close(r->zc);
 	free(r->slots);
 	free(r);
 }
@@ -211,6 +245,7 @@ static int slot_get(struct idx_reader *r, struct idx_txn *t, uint64_t id, const 
 	sl->refs = 1;
 	sl->size = sh.size;
 	sl->mtime_ns = sh.mtime_ns;
+	sl->dict_id = sh.dict_id;
 	sl->checked = now_s();
 	sl->lru = ++r->tick;
 	snprintf(sl->path, sizeof(sl->path), "%s", path);
@@ -241,6 +276,161 @@ static void slot_release(struct idx_reader *r, struct shard_slot *sl)
 	slot_put(r, sl);
 }
 
+/* ---- packed members ---- */
+
+/* The shard's dictionary, loaded once per reader. */
+static int dict_get(struct idx_reader *r, struct shard_slot *sl, const char *what,
+		    const struct idx_zdict **out)
+{
+	unsigned i, free_i = MAX_DICTS;
+	int e = 0;
+
+	*out = NULL;
+	if (!sl->dict_id)
+		return 0;
+	pthread_mutex_lock(&r->dlock);
+	for (i = 0; i < MAX_DICTS; i++) {
+		if (r->dicts[i] && idx_zdict_id(r->dicts[i]) == sl->dict_id)
+			break;
+		if (!r->dicts[i] && free_i == MAX_DICTS)
+			free_i = i;
+	}
+	if (i == MAX_DICTS) {
+		struct idx_zdict *d = NULL;
+		e = free_i == MAX_DICTS ? -EMFILE :
+		    idx_zdict_load(idx_store_dir(r->s), sl->dict_id, 0, &d);
+		if (e == 0)
+			r->dicts[i = free_i] = d;
+		else
+			cm_err("%s: shard %s: dictionary %016" PRIx64 ": %s", what, sl->path,
+			       sl->dict_id, strerror(-e));
+	}
+	if (e == 0)
+		*out = r->dicts[i];
+	pthread_mutex_unlock(&r->dlock);
+	return e < 0 ? -EIO : 0;
+}
+
+/* Where chunk i's frame is in the shard; *sizes caches the frame table. */
+static int frame_of(struct idx_txn *t, const struct idx_entry *e, uint32_t i,
+		    uint64_t **sizes, uint64_t *coff, uint64_t *clen)
+{
+	size_t n;
+	uint64_t o = e->offset;
+
+	if (e->nchunks == 1) {
+		*coff = e->offset;
+		*clen = e->stored;
+		return 0;
+	}
+	if (!*sizes) {
+		int r = idx_frames_get(t, e->shard, e->offset, sizes, &n);
+		if (r < 0)
+			return r;
+		if (n != e->nchunks) {
+			free(*sizes);
+			*sizes = NULL;
+			return -EBADMSG;
+		}
+	}
+	for (uint32_t k = 0; k < i; k++)
+		o += (*sizes)[k];
+	*coff = o;
+	*clen = (*sizes)[i];
+	return 0;
+}
+
+/* Decode chunk frame (coff, clen) of dlen bytes, through the cache, and copy
+ * n bytes from offset in of it to dst. */
+static ssize_t chunk_copy(struct idx_reader *r, struct shard_slot *sl,
+			  const struct idx_zdict *d, uint64_t coff, uint64_t clen, size_t dlen,
+			  void *dst, size_t n, size_t in, const char *what)
+{
+	char why[160];
+	void *src, *out;
+	ssize_t k = idx_zcache_get(r->zc, sl->id, coff, dst, n, in);
+	int e;
+
+	if (k >= 0)
+		return k;
+	if (clen > idx_z_bound(dlen)) {
+		cm_err("%s: shard %s: offset %" PRIu64 ": frame of %" PRIu64
+		       " bytes is larger than any frame of %zu bytes",
+		       what, sl->path, coff, clen, dlen);
+		return -EIO;
+	}
+	src = malloc(clen ? clen : 1);
+	out = malloc(dlen ? dlen : 1);
+	e = src && out ? 0 : -ENOMEM;
+	if (e == 0)
+		e = idx_bfile_read_full(r->b, sl->f, src, clen, coff);
+	if (e < 0 && e != -ENOMEM)
+		cm_err("%s: shard %s: offset %" PRIu64 ": reading %" PRIu64 " bytes: %s", what,
+		       sl->path, coff, clen, strerror(-e));
+	if (e == 0) {
+		e = idx_z_decode(src, clen, out, dlen, d, why, sizeof(why));
+		if (e < 0)
+			cm_err("%s: shard %s: offset %" PRIu64 ": %s", what, sl->path, coff, why);
+	}
+	free(src);
+	if (e < 0) {
+		free(out);
+		return e == -ENOMEM ? e : -EIO;
+	}
+	k = (ssize_t)(in < dlen ? (dlen - in < n ? dlen - in : n) : 0);
+	memcpy(dst, (char *)out + in, (size_t)k);
+	idx_zcache_put(r->zc, sl->id, coff, out, dlen);
+	return k;
+}
+
+static int zst_sane(const struct idx_entry *e, uint64_t total)
+{
+	return e->zchunk && e->zchunk <= IDX_Z_CHUNK_MAX && e->zhdr <= total && total > 0 &&
+	       e->nchunks == (total + e->zchunk - 1) / e->zchunk;
+}
+
+static ssize_t zst_pread(struct idx_reader *r, struct idx_txn *t, struct shard_slot *sl,
+			 const struct idx_entry *e, void *buf, size_t n, uint64_t off,
+			 const char *what)
+{
+	uint64_t total = e->zhdr + e->size + (512 - e->size % 512) % 512;
+	const struct idx_zdict *d;
+	uint64_t *sizes = NULL;
+	size_t got = 0;
+	int err;
+
+	if (!zst_sane(e, total)) {
+		cm_err("%s: index record of a packed member is inconsistent", what);
+		return -EIO;
+	}
+	err = dict_get(r, sl, what, &d);
+	while (err == 0 && got < n) {
+		uint64_t p = e->zhdr + off + got, coff, clen;
+		uint32_t i = (uint32_t)(p / e->zchunk);
+		size_t in = (size_t)(p % e->zchunk);
+		uint64_t dlen = total - (uint64_t)i * e->zchunk;
+		ssize_t k;
+		if (dlen > e->zchunk)
+			dlen = e->zchunk;
+		err = frame_of(t, e, i, &sizes, &coff, &clen);
+		if (err < 0) {
+			cm_err("%s: shard %s: frame table of member at %" PRIu64 ": %s", what,
+			       sl->path, e->offset, idx_strerror(err));
+			err = -EIO;
+			break;
+		}
+		k = chunk_copy(r, sl, d, coff, clen, (size_t)dlen, (char *)buf + got, n - got, in,
+			       what);
+		if (k <= 0) {
+			err = k < 0 ? (int)k : -EIO;
+			break;
+		}
+		got += (size_t)k;
+	}
+	free(sizes);
+	return err < 0 ? err : (ssize_t)got;
+}
+
 ssize_t idx_reader_pread(struct idx_reader *r, struct idx_txn *t, const struct idx_entry *e,
 			 void *buf, size_t n, uint64_t off, const char *what)
 {
@@ -254,13 +444,18 @@ ssize_t idx_reader_pread(struct idx_reader *r, struct idx_txn *t, const struct i
 		return 0;
 	if (n > e->size - off)
 		n = (size_t)(e->size - off);
-	if (e->codec != IDX_CODEC_RAW) {
+	if (e->codec != IDX_CODEC_RAW && e->codec != IDX_CODEC_ZSTD) {
 		cm_err("%s: unsupported codec %u", what, e->codec);
 		return -EIO;
 	}
 	err = slot_get(r, t, e->shard, what, &sl);
 	if (err < 0)
 		return err;
+	if (e->codec == IDX_CODEC_ZSTD) {
+		got = zst_pread(r, t, sl, e, buf, n, off, what);
+		slot_release(r, sl);
+		return got;
+	}
 	while ((size_t)got < n) {
 		ssize_t k = r->b->pread(sl->f, (char *)buf + got, n - (size_t)got,
 					e->offset + off + (uint64_t)got);

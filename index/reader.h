@@ -28,6 +28,12 @@ void idx_reader_close(struct idx_reader *r); /* accepts NULL */
 ssize_t idx_reader_pread(struct idx_reader *r, struct idx_txn *t, const struct idx_entry *e,
 			 void *buf, size_t n, uint64_t off, const char *what);
 
+/* Bytes of decoded zstd chunks kept for packed members (default 64 MiB; 0
+ * caches nothing).  The mount option -o zstd_cache=SIZE sets it.  Safe to
+ * call at any time from any thread. */
+void idx_reader_set_zcache(struct idx_reader *r, size_t bytes);
+void idx_reader_zstats(struct idx_reader *r, uint64_t *hits, uint64_t *misses, size_t *bytes);
+
 /* Forget cached shard handles (e.g. after SIGHUP). */
 void idx_reader_flush(struct idx_reader *r);
 

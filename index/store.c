@@ -15,7 +15,7 @@
 
 static const char *const db_names[DB_COUNT] = {
 	"meta", "datasets", "dsid", "versions", "tags", "entries", "dirs",
-	"dirinfo", "samples", "changes", "shards", "shardpath", "attrs", "attrhash",
+	"dirinfo", "samples", "changes", "shards", "shardpath", "attrs", "attrhash", "frames",
 };
 
 #define MAP_SIZE_DEFAULT ((size_t)1 << 40) /* 1 TiB of address space, sparse */
@@ -92,7 +92,15 @@ static int dbs_open(struct idx_store *s, int create)
 		unsigned f = create ? MDB_CREATE : 0;
 		if (i == DB_SHARDPATH || i == DB_ATTRHASH)
 			f |= MDB_DUPSORT;
+		/* Tables added after format 1 are created on the first writable
+		 * open; a read-only open of an older store goes without. */
+		if (i == DB_FRAMES && !(s->flags & IDX_RDONLY))
+			f |= MDB_CREATE;
 		rc = mdb_dbi_open(txn, db_names[i], f, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && i == DB_FRAMES) {
+			s->no_frames = 1;
+			rc = 0;
+		}
 	}
 	if (rc) {
 		mdb_txn_abort(txn);

@@ -121,6 +121,14 @@ struct idx_entry {
 	uint64_t size;       /* logical size */
 	uint8_t codec;
 	uint64_t xxh;        /* XXH64 (seed 0) of the logical bytes */
+	/* IDX_CODEC_ZSTD only: the member (tar header blocks + data + padding)
+	 * is compressed in frames of zchunk decompressed bytes each (the last
+	 * shorter); the data starts zhdr bytes into it.  With nchunks > 1 the
+	 * frames' compressed sizes are in the `frames` table under (shard,
+	 * offset); with one, the frame is the whole stored range. */
+	uint64_t zhdr;
+	uint32_t zchunk;
+	uint32_t nchunks;
 };
 
 /* Look up name in directory dir_id of dataset ds at version ver. */

@@ -21,6 +21,10 @@
  *   shardpath xxh64(path) be64 -> id be64 (dupsort)
  *   attrs     id be64 -> attribute set (canonical encoding)
  *   attrhash  xxh64(set) be64 -> id be64 (dupsort)
+ *   frames    shard be64 | offset be64 -> varint compressed size of each
+ *             chunk frame of a multi-chunk IDX_CODEC_ZSTD member (members
+ *             of one frame need no row).  Added after format 1 without a
+ *             bump: an older store simply has no such table (see store.c).
  */
 #ifndef SIEVEFS_INDEX_STORE_INT_H
 #define SIEVEFS_INDEX_STORE_INT_H
@@ -36,7 +40,7 @@
 enum {
 	DB_META, DB_DATASETS, DB_DSID, DB_VERSIONS, DB_TAGS, DB_ENTRIES, DB_DIRS,
 	DB_DIRINFO, DB_SAMPLES, DB_CHANGES, DB_SHARDS, DB_SHARDPATH, DB_ATTRS,
-	DB_ATTRHASH, DB_COUNT
+	DB_ATTRHASH, DB_FRAMES, DB_COUNT
 };
 
 struct idx_store {
@@ -44,6 +48,7 @@ struct idx_store {
 	MDB_dbi dbi[DB_COUNT];
 	char *dir;       /* owned */
 	unsigned flags;
+	int no_frames;   /* read-only open of a store made before `frames` */
 };
 
 struct idx_txn {
@@ -85,6 +90,19 @@ int idx_sample_get(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir,
 		   const char *stem, size_t n, struct idx_sample *out, uint32_t *rver);
 int idx_dir_info(struct idx_txn *t, uint32_t ds, uint64_t dir, uint64_t *parent,
 		 const char **name, size_t *n);
+
+/* Frame table of a multi-chunk zstd member: the compressed size of each
+ * chunk frame, in order.  *sizes is malloc'd (owned by the caller). */
+int idx_frames_get(struct idx_txn *t, uint64_t shard, uint64_t offset, uint64_t **sizes,
+		   size_t *n);
+int idx_frames_put(struct idx_txn *t, uint64_t shard, uint64_t offset, const uint64_t *sizes,
+		   size_t n);
+
+/* 1 if the file name in dir differs in content (checksum, size, mode; the
+ * record's identity when a checksum is missing) between versions va and vb,
+ * or exists in only one of them; 0 if the same; -errno. */
+int idx_file_differs(struct idx_txn *t, uint32_t ds, uint64_t dir, const char *name,
+		     size_t n, uint32_t va, uint32_t vb);
 
 int idx_attrs_decode(const void *p, size_t n,
 		     int (*cb)(const struct idx_attr *a, void *ctx), void *ctx);

@@ -5,7 +5,11 @@ UNIT_TESTS = \
 	tests/unit/common_util \
 	tests/unit/common_hash \
 	tests/unit/index_tar \
-	tests/unit/index_store
+	tests/unit/index_store \
+	tests/unit/index_zst \
+	tests/unit/policy_eval \
+	tests/unit/policy_load \
+	tests/unit/policy_pred
 check_PROGRAMS += $(UNIT_TESTS)
 
 tests_unit_common_util_SOURCES = tests/unit/common_util.c
@@ -16,11 +20,22 @@ tests_unit_index_tar_SOURCES = tests/unit/index_tar.c
 tests_unit_index_tar_LDADD = $(INDEX_LIBS)
 tests_unit_index_store_SOURCES = tests/unit/index_store.c
 tests_unit_index_store_LDADD = $(INDEX_LIBS)
+tests_unit_policy_eval_SOURCES = tests/unit/policy_eval.c
+tests_unit_policy_eval_LDADD = $(POLICY_LIBS)
+tests_unit_policy_load_SOURCES = tests/unit/policy_load.c
+tests_unit_policy_load_LDADD = $(POLICY_LIBS)
+tests_unit_policy_pred_SOURCES = tests/unit/policy_pred.c
+tests_unit_policy_pred_LDADD = $(POLICY_LIBS)
+tests_unit_index_zst_SOURCES = tests/unit/index_zst.c
+tests_unit_index_zst_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS)
+tests_unit_index_zst_LDADD = $(INDEX_LIBS) -lpthread
 
 INTEGRATION_TESTS = \
 	tests/integration/cli_basics.sh \
 	tests/integration/store_cli.sh \
 	tests/integration/tar_go.sh \
+	tests/integration/pack.sh \
+	tests/integration/policy_cli.sh \
 	tests/integration/completion.sh \
 	tests/integration/layering.sh
 dist_check_SCRIPTS = $(INTEGRATION_TESTS)

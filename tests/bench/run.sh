@@ -254,8 +254,8 @@ ingest_case() { # CASE TAR
 			case $k in
 			cat) timed "cat '$tar' >/dev/null" ;;
 			tar) timed "tar -tf '$tar' >/dev/null" ;;
-			ck) timed "'$SIEVEFS_BIN' ingest '$D/ingest.store' ds '$tar' -m bench >/dev/null" ;;
-			nock) timed "'$SIEVEFS_BIN' ingest '$D/ingest.store' ds '$tar' -m bench --no-checksum >/dev/null" ;;
+			ck) timed "'$SIEVEFS_BIN' ingest '$D/ingest.store' ds '$tar' -m bench >/dev/null 2>'$WORK/ingest-$c.log'" ;;
+			nock) timed "'$SIEVEFS_BIN' ingest '$D/ingest.store' ds '$tar' -m bench --no-checksum >/dev/null 2>'$WORK/ingest-$c.log'" ;;
 			esac
 			[ "$RC" = 0 ] || { best=fail; break; }
 			better "$T" "$best" && best=$T
@@ -263,6 +263,10 @@ ingest_case() { # CASE TAR
 		say "   $k: $best s"
 		rec "ingest|$c|$k" "$best"
 	done
+	# What ingest refused or warned about (the Linux tree has links to
+	# directories and .json files that are not sample attributes).
+	rec "ingest|$c|refused" "$(sed -n 's/.* \([0-9][0-9]*\) member(s) refused.*/\1/p' "$WORK/ingest-$c.log" | tail -1)"
+	rec "ingest|$c|warnings" "$(grep -c . "$WORK/ingest-$c.log")"
 	rm -rf "$D/ingest.store"
 }
 
@@ -293,7 +297,8 @@ read_passes() { # TARGET CASE ROOT: cold/warm x (find|xargs cat, 2 readers)
 		say "   $(label "$t") find|xargs cat $p: $res files/s"
 	done
 	for p in cold warm; do
-		[ "$p" = cold ] && reps=$CREPS || reps=$REPS
+		# a warm readfiles pass takes a fraction of a second: more of them
+		[ "$p" = cold ] && reps=$CREPS || reps=$((REPS * 2 - 1))
 		if [ "$p" = cold ] && [ "$COLD" = 0 ]; then rec "small|$t|par|cold" na; continue; fi
 		best= res=
 		for i in $(seq "$reps"); do
@@ -432,12 +437,12 @@ big_case
 END=$(date +%s)
 
 # --- report -----------------------------------------------------------------
-fmt_rate() { # VALUE [NATIVE]: "12345 (0.42×)" for numbers, words as they are
-	local v=$1 base=${2:-}
+fmt_rate() { # VALUE [NATIVE [AMOUNT]]: "12345 (0.42×)" for numbers, words as they are
+	local v=$1 base=${2:-} amount=${3:-}
 	case $v in
 	na) echo "n/a"; return ;;
 	fail) echo "failed"; return ;;
-	timeout) echo "timeout (>${TMO} s)"; return ;;
+	timeout) echo "timeout: < $(calc "sprintf(\"%.0f\", ${amount:-0} / $TMO)") (>${TMO} s)"; return ;;
 	"") echo "–"; return ;;
 	partial:*)
 		local r=${v#partial:}; r=${r%%:*}
@@ -482,7 +487,7 @@ machine() {
 	[ -n "$RATARMOUNT" ] && peers+="ratarmount $(ratarmount --version 2>/dev/null | head -1 | awk '{ print $NF }'), "
 	echo "- peers: ${peers%, }${MISSING[*]:+; missing: ${MISSING[*]}}"
 	echo "- load average: $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on the machine makes passes slower and noisier)"
-	echo "- run: $([ "$QUICK" = 1 ] && echo "--quick, " || true)best of $REPS for ingest and warm passes, of $CREPS for cold passes; cap ${TMO} s a measurement, $((END - START)) s in all, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- run: $([ "$QUICK" = 1 ] && echo "--quick, " || true)best of $REPS for ingest and warm passes ($((REPS * 2 - 1)) for warm \`readfiles\`), of $CREPS for cold passes; cap ${TMO} s a measurement, $((END - START)) s in all, $(date -u '+%Y-%m-%d %H:%M UTC')"
 }
 
 report() {
@@ -518,7 +523,16 @@ report() {
 			name=
 		done
 	done
-	[ "$LINUX_DONE" = 1 ] || echo "| linux-source-6.1 | not run ($LINUX_XZ absent; \`deps.sh --linux\`$([ "$QUICK" = 1 ] && echo ", or skipped by --quick" || true)) | | | | | |"
+	if [ "$LINUX_DONE" = 0 ] && [ -f "$LINUX_XZ" ]; then
+		echo "| linux-source-6.1 | not run (skipped by --quick; add --linux) | | | | | |"
+	elif [ "$LINUX_DONE" = 0 ]; then
+		echo "| linux-source-6.1 | not run ($LINUX_XZ absent; \`deps.sh --linux\`) | | | | | |"
+	fi
+	for c in wds linux; do
+		[ -n "${R[ingest|$c|warnings]:-}" ] && [ "${R[ingest|$c|warnings]}" != 0 ] || continue
+		echo
+		echo "\`sievefs ingest\` of the $c tar: ${R[ingest|$c|refused]:-0} member(s) refused, ${R[ingest|$c|warnings]} line(s) of warnings (ingest-$c.log in the work dir)."
+	done
 	echo
 	n=${R[small|files]} b=${R[small|bytes]}
 	echo "### 2. Small-file reads: $n files of 1–16 KiB ($(calc "sprintf(\"%.0f\", $b / 1e6)") MB) in one tar, files/s"
@@ -536,7 +550,7 @@ report() {
 		fi
 		local row="| $(label "$t")${R[small|$t|bytes]:+ (bytes differ!)}"
 		for m in "cat|cold" "cat|warm" "par|cold" "par|warm"; do
-			row+=" | $(fmt_rate "${R[small|$t|$m]:-}" "${R[small|native|$m]:-}")"
+			row+=" | $(fmt_rate "${R[small|$t|$m]:-}" "${R[small|native|$m]:-}" "$n")"
 		done
 		echo "$row |"
 	done
@@ -564,7 +578,7 @@ report() {
 			echo "| $(label "$t") | mount failed | |"
 			continue
 		fi
-		echo "| $(label "$t") | $(fmt_rate "${R[big|$t|cold]:-}" "${R[big|native|cold]:-}") | $(fmt_rate "${R[big|$t|warm]:-}" "${R[big|native|warm]:-}") |"
+		echo "| $(label "$t") | $(fmt_rate "${R[big|$t|cold]:-}" "${R[big|native|cold]:-}" "$BIG_BYTES / 1e6") | $(fmt_rate "${R[big|$t|warm]:-}" "${R[big|native|warm]:-}" "$BIG_BYTES / 1e6") |"
 	done
 	echo
 	echo "### 4. stat-heavy, second pass over the $n-file tree (seconds; ratio = speed vs native)"

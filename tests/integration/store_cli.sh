@@ -61,7 +61,9 @@ check_eq "v3 removed three samples" "- train/000 - train/001 - train/002" "$("$S
 out=$("$S" diff st mnist v3 v5)
 check_eq "relabel diff" "~ train/005  (attributes)|~ train/010  (attributes)|~ val/v1  (attributes)" "$(printf '%s\n' "$out" | grep '^~' | tr '\n' '|' | sed 's/|$//')"
 out=$("$S" diff st mnist v1 v5 --json)
-case $out in *'"added": 2, "removed": 3, "changed": 3'*) ok "diff --json counts" ;; *) fail "diff --json"; diag "$out" ;; esac
+# v2 re-ingests val/ from p.tar with the same bytes: not a change (diff
+# compares content, not where the bytes live).
+case $out in *'"added": 2, "removed": 3, "changed": 2'*) ok "diff --json counts" ;; *) fail "diff --json"; diag "$out" ;; esac
 check_eq "v1 unchanged after rm" 3 "$("$S" ls st mnist@v1/train | grep -c '^00[0-2].jpg')"
 check_eq "latest lacks removed samples" 0 "$("$S" ls st mnist/train | grep -c '^00[0-2]\.')"
 check_eq "golden = v2" "$("$S" ls st mnist@v2/train)" "$("$S" ls st mnist@golden/train)"
