@@ -11,7 +11,10 @@ case $out in *"unknown verb 'frobnicate'"*"Verbs:"*) ok "unknown verb names it a
 check "--help exits 0" "$SIEVEFS" --help
 out=$("$SIEVEFS" --version)
 case $out in "sievefs "[0-9]*) ok "--version prints the version" ;; *) fail "--version: $out" ;; esac
-for verb in init ingest rm relabel log tag ls cat stat diff verify info mount umount; do
+verbs=$("$SIEVEFS" --help | awk '/^Verbs:/ { on = 1; next } on && !NF { exit } on { print $1 }')
+n=$(printf '%s\n' $verbs | grep -c .)
+if [ "$n" -ge 14 ]; then ok "--help lists $n verbs"; else fail "--help lists only $n verbs"; fi
+for verb in $verbs; do
 	out=$("$SIEVEFS" $verb --help 2>&1); rc=$?
 	case "$rc:$out" in "0:usage: sievefs $verb"*) ok "$verb --help" ;; *) fail "$verb --help"; diag "$out" ;; esac
 done
