@@ -83,8 +83,11 @@ static int ingest_packed(struct idx_store *s, struct idx_commit *c, const char *
 	cli_pack_signals(o);
 	r = idx_pack_open(&p, s, o);
 	if (r == 0)
-		r = idx_pack_run(p, c, idx_commit_version(c), 1, &st, err, sizeof(err));
-	else
+		r = idx_pack_run(p, idx_commit_txn(c), idx_commit_dataset(c), idx_commit_version(c),
+				 idx_commit_version(c), &st, err, sizeof(err));
+	if (r == 0)
+		r = idx_pack_put(p, c, err, sizeof(err));
+	else if (!p)
 		snprintf(err, sizeof(err), "shards: %s", strerror(-r));
 	if (r < 0) {
 		idx_pack_discard(p);
@@ -118,8 +121,16 @@ int cli_ingest(int argc, char **argv)
 	o.checksum = !cli_take_flag(&argc, argv, NULL, "--no-checksum");
 	pack = cli_take_opt(&argc, argv, NULL, "--pack");
 	level_given = 0;
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
+		static const char *const popts[] = { "--level", "--dict", "--chunk-size",
+						  "--shard-size", "--io" };
+		for (size_t k = 0; k < sizeof(popts) / sizeof(popts[0]); k++) {
+			size_t n = strlen(popts[k]);
+			if (!pack && !strncmp(argv[i], popts[k], n) && (!argv[i][n] || argv[i][n] == '='))
+				return cli_misuse("ingest", "%s needs --pack zstd", popts[k]);
+		}
 		level_given |= !strcmp(argv[i], "--level") || !strncmp(argv[i], "--level=", 8);
+	}
 	r = cli_pack_opts(&argc, argv, "ingest", &po);
 	if (r == 0)
 		r = pack_arg(pack, &po, level_given, &packing);

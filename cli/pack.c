@@ -107,12 +107,63 @@ void cli_pack_report(const struct idx_pack_stats *st, int level)
 	       st->seconds > 0 ? (double)st->bytes_in / 1e6 / st->seconds : 0.0, st->io);
 }
 
+/* Pack dataset@ver from a read snapshot: no write lock while compressing. */
+static int pack_snapshot(struct idx_store *s, struct cli_ref *ref, const char *store,
+			 struct idx_pack *p, struct idx_pack_stats *st, char *err, size_t errlen)
+{
+	struct idx_txn *t;
+	int r = idx_txn_begin(s, 0, &t);
+
+	if (r < 0) {
+		snprintf(err, errlen, "%s", idx_strerror(r));
+		return r;
+	}
+	if (cli_ref_resolve(ref, t, store)) {
+		idx_txn_abort(t);
+		return -ENOENT;
+	}
+	if (ref->ver != ref->d.head) {
+		snprintf(err, errlen,
+			 "pack works on the latest version (v%u); `sievefs pack %s %s` "
+			 "packs that",
+			 ref->d.head, store, ref->dataset);
+		idx_txn_abort(t);
+		return -EINVAL;
+	}
+	r = idx_pack_run(p, t, ref->d.id, ref->ver, 0, st, err, errlen);
+	idx_txn_abort(t);
+	return r;
+}
+
+/* Commit the packed files as a new version, if nobody committed meanwhile. */
+static int pack_commit(struct idx_store *s, const struct cli_ref *ref, struct idx_pack *p,
+		       const char *msg)
+{
+	struct idx_commit *c;
+	char err[1024];
+	int r = idx_commit_begin(s, ref->dataset, 0, &c);
+
+	if (r < 0)
+		return cli_fail("%s: %s; nothing committed", ref->dataset, idx_strerror(r));
+	if (idx_commit_parent(c) != ref->ver) {
+		idx_commit_abort(c);
+		return cli_fail("%s: v%u was committed while packing v%u; nothing committed (run "
+				"pack again)",
+				ref->dataset, idx_commit_parent(c), ref->ver);
+	}
+	r = idx_pack_put(p, c, err, sizeof(err));
+	if (r < 0) {
+		idx_commit_abort(c);
+		return cli_fail("%s: %s; nothing committed", ref->dataset, err);
+	}
+	return cli_commit_report(s, c, ref->dataset, msg);
+}
+
 int cli_pack(int argc, char **argv)
 {
 	struct idx_pack_opts o;
 	struct idx_pack_stats st;
 	struct cli_ref ref = { 0 };
-	struct idx_commit *c = NULL;
 	struct idx_pack *p = NULL;
 	struct idx_store *s;
 	const char *msg;
@@ -132,38 +183,23 @@ int cli_pack(int argc, char **argv)
 		return 1;
 	cli_ref_parse(&ref, argv[2]);
 	cli_pack_signals(&o);
-	r = idx_commit_begin(s, ref.dataset, 0, &c);
-	if (r < 0) {
-		r = cli_fail("%s: %s", ref.dataset, r == -ENOENT ? "no such dataset" : idx_strerror(r));
-		goto out;
-	}
-	if (cli_ref_resolve(&ref, idx_commit_txn(c), argv[1])) {
-		r = 1;
-		goto out;
-	}
-	if (ref.ver != idx_commit_parent(c)) {
-		r = cli_fail("%s@v%u: pack works on the latest version (v%u); `sievefs pack %s %s` "
-			     "packs that", ref.dataset, ref.ver, idx_commit_parent(c), argv[1], ref.dataset);
-		goto out;
-	}
+	err[0] = 0;
 	r = idx_pack_open(&p, s, &o);
-	if (r == 0)
-		r = idx_pack_run(p, c, ref.ver, 0, &st, err, sizeof(err));
-	else
+	if (r < 0)
 		snprintf(err, sizeof(err), "%s/shards: %s", argv[1], strerror(-r));
+	else
+		r = pack_snapshot(s, &ref, argv[1], p, &st, err, sizeof(err));
 	if (r < 0) {
 		idx_pack_discard(p);
-		r = cli_fail("%s@v%u: %s", ref.dataset, ref.ver, err);
+		r = err[0] ? cli_fail("%s: %s", argv[2], err) : 1;
 		goto out;
 	}
 	cli_pack_report(&st, o.level);
 	snprintf(defmsg, sizeof(defmsg), "pack v%u (zstd -%d)", ref.ver, o.level);
-	r = cli_commit_report(s, c, ref.dataset, msg ? msg : defmsg);
-	c = NULL;
+	r = pack_commit(s, &ref, p, msg ? msg : defmsg);
 	if (r)
 		idx_pack_discard(p);
 out:
-	idx_commit_abort(c);
 	idx_pack_close(p);
 	cli_ref_free(&ref);
 	idx_store_close(s);

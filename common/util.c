@@ -148,10 +148,14 @@ size_t cm_sample_key_len(const char *path, size_t n)
 /* '**' matches across '/', '*' does not; fnmatch handles the rest. */
 static int glob_rec(const char *pat, const char *s)
 {
-	const char *dd = strstr(pat, "**");
+	const char *dd;
 	char head[CM_PATH_MAX + 1];
 	size_t hl;
 
+	/* A literal first character settles most mismatches at once. */
+	if (*pat && *pat != '*' && *pat != '?' && *pat != '[' && *pat != '\\' && *pat != *s)
+		return 0;
+	dd = strstr(pat, "**");
 	if (!dd)
 		return fnmatch(pat, s, FNM_PATHNAME) == 0;
 	hl = (size_t)(dd - pat);
@@ -159,6 +163,20 @@ static int glob_rec(const char *pat, const char *s)
 		return 0;
 	memcpy(head, pat, hl);
 	head[hl] = 0;
+	/* A literal head ("train/" before the double star) matches one prefix only:
+	 * skip trying every split (the policy matches paths per entry). */
+	if (!strpbrk(head, "*?[\\")) {
+		if (strncmp(s, head, hl))
+			return 0;
+		for (const char *t = s + hl;; t++) {
+			if (dd[2] == '/' && t == s + hl && glob_rec(dd + 3, t))
+				return 1;
+			if (glob_rec(dd + 2, t))
+				return 1;
+			if (!*t)
+				return 0;
+		}
+	}
 	/* Try every split of s: head must match a prefix, the rest after "**". */
 	for (size_t i = 0;; i++) {
 		char pre[CM_PATH_MAX + 1];

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "common/util.h"
 #include "fs/fs_int.h"
 
 struct rd {
@@ -32,6 +33,10 @@ struct rd {
 	uint64_t emitted;
 	char last[IDX_NAME_MAX + 1];
 	size_t lastlen;
+	struct fs_preq q; /* the policy for this caller */
+	int all, alldep;  /* every entry visible (rules alone); dep for all of them */
+	int dep;          /* the entry being added depends on the caller */
+	int64_t until;    /* ... and its decision holds until then */
 };
 
 /* Add one entry.  For readdirplus the child node is referenced (the kernel
@@ -52,6 +57,10 @@ static int rd_add(struct rd *rd, const char *name, const struct fs_node *tmpl, c
 		int rc;
 
 		if (tmpl) {
+			struct fs_node t2 = *tmpl;
+
+			t2.parent = fs_nodeid(rd->fs, rd->dir);
+			tmpl = &t2;
 			n = fs_node_get(rd->fs, tmpl, rd->dir->kind == FS_ROOT ? NULL : rd->dir->path,
 					sep, name, strlen(name));
 			if (!n)
@@ -62,7 +71,8 @@ static int rd_add(struct rd *rd, const char *name, const struct fs_node *tmpl, c
 				return rd->err = rc;
 			}
 			ep.ino = fs_nodeid(rd->fs, n);
-			ep.attr_timeout = ep.entry_timeout = fs_node_timeout(rd->fs, n);
+			ep.attr_timeout = ep.entry_timeout =
+				fs_pol_timeout(&rd->q, fs_node_timeout(rd->fs, n), rd->dep, rd->until);
 		} else {
 			ep.attr.st_ino = ino;
 			ep.attr.st_mode = mode;
@@ -120,6 +130,33 @@ static int rd_dots(struct rd *rd, off_t off)
 
 /* ---- inside a version ---------------------------------------------------- */
 
+/* Is child `name` of the directory visible to this caller?  Sets rd->dep
+ * and rd->until for the entry's timeouts. */
+static int rd_visible(struct rd *rd, const char *name, size_t namelen,
+		      const struct idx_entry *e)
+{
+	char rel[CM_PATH_MAX + 1];
+	const char *drel;
+	struct pol_decision d;
+	int n;
+
+	rd->dep = rd->alldep;
+	rd->until = INT64_MAX;
+	if (!fs_preq_active(&rd->q) || rd->all)
+		return 1;
+	if (e->type != IDX_ENT_DIR) {
+		if (fs_pol_entry(&rd->q, rd->t, rd->dir, name, namelen, &d, &rd->dep) < 0)
+			return 0;
+		rd->until = d.until;
+		return d.effect != POL_HIDE;
+	}
+	drel = fs_node_rel(rd->dir);
+	n = snprintf(rel, sizeof(rel), "%s%s%.*s", drel, *drel ? "/" : "", (int)namelen, name);
+	if (n < 0 || (size_t)n >= sizeof(rel))
+		return 0;
+	return fs_pol_dir(&rd->q, rd->t, rd->dir->ds, rd->dir->ver, e->dir_id, rel, &rd->dep);
+}
+
 static int ent_cb(const char *name, size_t namelen, const struct idx_entry *e, void *ctx)
 {
 	struct rd *rd = ctx;
@@ -130,6 +167,12 @@ static int ent_cb(const char *name, size_t namelen, const struct idx_entry *e, v
 		return 0; /* cannot be looked up either; the index refuses these */
 	if (rd->idx < rd->from) {
 		rd->idx++;
+		memcpy(rd->last, name, namelen);
+		rd->lastlen = namelen;
+		return 0;
+	}
+	if (!rd_visible(rd, name, namelen, e)) {
+		rd->idx++; /* numbering stays that of the index */
 		memcpy(rd->last, name, namelen);
 		rd->lastlen = namelen;
 		return 0;
@@ -196,6 +239,7 @@ static int rd_version(struct rd *rd, uint64_t k)
 
 	rd->idx = c0;
 	rd->from = k;
+	rd->all = fs_pol_dir_all(&rd->q, rd->t, rd->dir, &rd->alldep);
 	rc = idx_readdir(rd->t, rd->dir->ds, rd->dir->ver, rd->dir->e.dir_id,
 			 afterlen ? after : NULL, afterlen, ent_cb, rd);
 	if (rc < 0)
@@ -231,6 +275,10 @@ static int tag_cb(const char *name, uint32_t ver, void *ctx)
 		rd->idx++; /* keep numbering stable; a dangling tag is not listed */
 		return 0;
 	}
+	if (!fs_pol_dir(&rd->q, rd->t, rd->dir->ds, ver, IDX_ROOT_DIR, "", &rd->dep)) {
+		rd->idx++;
+		return 0;
+	}
 	tmpl.kind = FS_LINK;
 	tmpl.ds = rd->dir->ds;
 	tmpl.ver = ver;
@@ -255,6 +303,8 @@ static int rd_dataset(struct rd *rd, uint64_t k)
 			continue;
 		snprintf(name, sizeof(name), "v%u", v);
 		rc = fs_version_tmpl(rd->fs, rd->t, d.id, v, &tmpl);
+		if (rc == 0 && !fs_pol_dir(&rd->q, rd->t, d.id, v, IDX_ROOT_DIR, "", &rd->dep))
+			rc = -ENOENT;
 		if (rc < 0) {
 			rd->idx++;
 			continue;
@@ -265,6 +315,10 @@ static int rd_dataset(struct rd *rd, uint64_t k)
 	if (d.head && !rd_skip(rd)) {
 		struct idx_version vv;
 
+		if (!fs_pol_dir(&rd->q, rd->t, d.id, d.head, IDX_ROOT_DIR, "", &rd->dep)) {
+			rd->idx++;
+			goto tags;
+		}
 		memset(&tmpl, 0, sizeof(tmpl));
 		tmpl.kind = FS_LINK;
 		tmpl.ds = d.id;
@@ -275,6 +329,7 @@ static int rd_dataset(struct rd *rd, uint64_t k)
 		if (rd_add(rd, "latest", &tmpl, '/', S_IFLNK, tmpl.ino))
 			return rd->err;
 	}
+tags:
 	rc = idx_tag_foreach(rd->t, d.id, tag_cb, rd);
 	return rc < 0 ? rc : rd->err;
 }
@@ -286,6 +341,10 @@ static int ds_cb(const struct idx_dataset *d, void *ctx)
 
 	if (rd_skip(rd))
 		return 0;
+	if (!fs_pol_dataset(&rd->q, rd->t, d->id, &rd->dep)) {
+		rd->idx++;
+		return 0;
+	}
 	tmpl.kind = FS_DATASET;
 	tmpl.ds = d->id;
 	tmpl.ino = fs_ino_mix(FS_DATASET, d->id, 0, 0);
@@ -323,6 +382,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 		fuse_reply_buf(req, rd.buf, rd.len);
 		return;
 	}
+	rd.until = INT64_MAX;
+	fs_preq_init(&rd.q, fs, req);
 	rc = fs_txn_enter(fs, &rd.t);
 	if (rc == 0) {
 		switch (rd.dir->kind) {

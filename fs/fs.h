@@ -27,6 +27,10 @@ struct fs_config {
 	uid_t uid;
 	gid_t gid;
 	char *logfile;          /* -o log=PATH (owned), daemon logs there, not syslog */
+	char *policy;           /* -o policy=FILE (owned); NULL = STORE/policy.yaml */
+	char *audit;            /* -o audit=FILE (owned); overrides the policy's audit file */
+	int have_policy_as;     /* -o policy_as=UID|USER: decide everything as that user */
+	uid_t policy_as;
 	struct cm_buf fuse_opts; /* pass-through options, "a,b=c" (owned) */
 };
 

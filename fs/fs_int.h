@@ -22,6 +22,7 @@
 #include "fs/fs.h"
 #include "index/reader.h"
 #include "index/store.h"
+#include "policy/policy.h"
 
 /* Inside a version nothing ever changes: cache entries, attributes and
  * negative lookups for a year. */
@@ -59,6 +60,9 @@ struct fs_node {
 	uint32_t ver;       /* VERSION/DIR/FILE: its version; LINK: target */
 	uint64_t pdir;      /* DIR/FILE: dir id of the parent directory */
 	uint64_t ino;       /* st_ino */
+	fuse_ino_t parent;  /* nodeid of the parent when first looked up: only
+			     * ever passed to the kernel (invalidation), never
+			     * dereferenced */
 	int64_t vtime;      /* VERSION: commit time; LINK: target's commit time */
 	struct idx_entry e; /* VERSION (root dir record), DIR, FILE */
 
@@ -76,7 +80,7 @@ struct fs {
 	uid_t uid;
 	gid_t gid;
 	double dyn_timeout; /* root and dataset-level entries */
-	int open_needed;    /* a policy makes readability caller-dependent */
+	int open_needed;    /* OPEN is served (not ENOSYS): fixed at mount */
 
 	struct fs_node *root;
 
@@ -90,6 +94,8 @@ struct fs {
 
 	const char *mnt;     /* absolute mountpoint, borrowed */
 	int ra_pending;      /* INIT done, readahead not yet raised; atomic */
+
+	struct fs_pol *pol; /* the access policy in force (policy.c) */
 
 	pthread_t poller;
 	int poller_started;
@@ -155,6 +161,92 @@ int fs_dataset_child(struct fs *fs, struct idx_txn *t, const struct fs_node *p,
 int fs_version_tmpl(struct fs *fs, struct idx_txn *t, uint32_t ds, uint32_t ver,
 		    struct fs_node *tmpl);
 void fs_entry_tmpl(const struct fs_node *p, const struct idx_entry *e, struct fs_node *tmpl);
+
+/* policy.c: enforcement of the access policy (policy/policy.h).
+ *
+ * The snapshot in force is swapped atomically on reload; each worker keeps
+ * its own reference and a few pol_scopes, and notices a swap by an atomic
+ * generation number, so a request costs no lock.  A struct fs_preq is the
+ * policy side of one request: the snapshot and, on demand, the caller. */
+struct fs_wpol;
+struct fs_preq {
+	struct fs *fs;
+	fuse_req_t req;
+	struct fs_wpol *w;
+	struct pol_policy *p; /* borrowed from the worker; NULL = nothing enforced */
+	unsigned flags;       /* pol_flags(p) */
+	int64_t now;
+	int have_caller;
+	struct pol_caller c;
+	uint32_t groups[64];
+	uint64_t ckey; /* identifies the caller in caches */
+	uint64_t sgen; /* store generation (tags may move), read once; 0 = not yet */
+};
+int fs_pol_init(struct fs *fs, const struct fs_config *c, const char *store);
+void fs_pol_fini(struct fs *fs);
+void fs_pol_log_state(struct fs *fs); /* one info line: which policy is in force */
+void fs_wpol_free(struct fs_wpol *w);
+/* Set up q for req (req may be NULL for internal use).  Never fails: on
+ * ENOMEM the request is decided with the policy as it is (fail closed). */
+void fs_preq_init(struct fs_preq *q, struct fs *fs, fuse_req_t req);
+static inline int fs_preq_active(const struct fs_preq *q)
+{
+	return q->p != NULL;
+}
+/* Decide for file `name` in directory node dir (VERSION or DIR).  *dep is
+ * set to 1 when the answer may differ between callers.  Returns 0 or
+ * -errno (then treat as hidden). */
+int fs_pol_entry(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir,
+		 const char *name, size_t namelen, struct pol_decision *d, int *dep);
+/* The same for a file node. */
+int fs_pol_file(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
+		struct pol_decision *d, int *dep);
+/* Visibility of a directory inside a version (dir_id, path relative to the
+ * version root), of a version, of a dataset: 1 visible, 0 hidden.  *dep as
+ * above (may be NULL). */
+int fs_pol_dir(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver,
+	       uint64_t dir_id, const char *rel, int *dep);
+/* 1 if the rules alone make every entry below directory node dir visible
+ * to this caller (listings then need no decision per entry); *dep as above,
+ * for everything below. */
+int fs_pol_dir_all(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir, int *dep);
+int fs_pol_dataset(struct fs_preq *q, struct idx_txn *t, uint32_t ds, int *dep);
+/* Any node: 1 visible, 0 hidden; d filled (files: the sample's decision,
+ * others: allow or hide). */
+int fs_pol_node(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
+		struct pol_decision *d, int *dep);
+/* Kernel cache timeout for an entry decided with d (dep: caller-dependent). */
+double fs_pol_timeout(struct fs_preq *q, double dflt, int dep, int64_t until);
+/* Audit one decision (op "lookup", "open", "read"). */
+void fs_pol_audit(struct fs_preq *q, const char *op, const struct fs_node *n,
+		  const char *name, size_t namelen, const struct pol_decision *d);
+/* Poller: reload on SIGHUP or file change, expiry; returns 1 when the
+ * kernel's caches must be invalidated broadly. */
+int fs_pol_poll(struct fs *fs, int hup);
+/* Relative path of a node inside its version ("" for the version root). */
+const char *fs_node_rel(const struct fs_node *n);
+
+/* audit.c: a JSON-lines sink that never blocks a request: lines go through
+ * a bounded queue to a writer thread; a full queue drops (and counts). */
+struct fs_audit;
+int fs_audit_open(struct fs_audit **out);
+void fs_audit_close(struct fs_audit *a);              /* accepts NULL */
+void fs_audit_set(struct fs_audit *a, const char *file); /* NULL = off */
+int fs_audit_on(const struct fs_audit *a);
+void fs_audit_reopen(struct fs_audit *a); /* logrotate: reopen by name */
+/* Queue one line (without newline); takes ownership of line (malloc'd). */
+void fs_audit_put(struct fs_audit *a, char *line);
+
+/* Every node the kernel holds, for a broad invalidation (malloc'd). */
+struct fs_nref {
+	fuse_ino_t ino, parent;
+	int kind;
+	char name[IDX_NAME_MAX + 1];
+};
+struct fs_nref *fs_node_all(struct fs *fs, size_t *count);
+
+/* worker.c */
+struct fs_wpol **fs_worker_wpol(struct fs *fs);
 
 /* session.c: serve until unmounted.  store and mnt are absolute.  With
  * ready != NULL, *ready is a pipe to the waiting parent: once the mount is up

@@ -223,3 +223,32 @@ out:
 	*count = n;
 	return v;
 }
+
+struct fs_nref *fs_node_all(struct fs *fs, size_t *count)
+{
+	struct fs_nref *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < fs->tabsize; i++) {
+		for (struct fs_node *p = fs->tab[i]; p; p = p->next) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv)
+					goto out;
+				v = nv;
+			}
+			v[n].kind = p->kind;
+			v[n].ino = (fuse_ino_t)(uintptr_t)p;
+			v[n].parent = p->parent;
+			memcpy(v[n].name, p->path + p->nameoff, p->namelen);
+			v[n].name[p->namelen] = '\0';
+			n++;
+		}
+	}
+out:
+	pthread_mutex_unlock(&fs->lock);
+	*count = n;
+	return v;
+}

@@ -6,7 +6,9 @@
  * versions (v1..vN), `latest` and its tags, and below vN lies the version's
  * tree exactly as ingested.  Only the first two change over time, so only
  * they get short timeouts; everything inside a version, including negative
- * lookups, is cached by the kernel for a year. */
+ * lookups, is cached by the kernel for a year, except what the access policy
+ * decides per caller (zero timeouts) or until a retention deadline.  Names
+ * the policy hides fail with ENOENT, never cached (policy.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -129,16 +131,20 @@ static int dataset_tmpl(struct idx_txn *t, const char *name, struct fs_node *tmp
 
 /* Fill ep for child `name` of p.  A name absent from a version is a valid,
  * cacheable answer (ep->ino == 0); absent at the top levels it is -ENOENT so
- * that the kernel asks again after a commit. */
-static int do_lookup(struct fs *fs, struct idx_txn *t, struct fs_node *p, const char *name,
-		     struct fuse_entry_param *ep)
+ * that the kernel asks again after a commit.  A name the policy hides is
+ * -ENOENT too: never cached, since another caller, or the next policy, may
+ * see it. */
+static int do_lookup(struct fs *fs, fuse_req_t req, struct idx_txn *t, struct fs_node *p,
+		     const char *name, struct fuse_entry_param *ep)
 {
 	size_t len = strlen(name);
 	struct fs_node tmpl, *n;
 	const char *dirpath = NULL;
 	char sep = '/';
 	struct idx_entry e;
-	int rc;
+	struct pol_decision d;
+	struct fs_preq q;
+	int rc, dep;
 
 	memset(ep, 0, sizeof(*ep));
 	if (len > IDX_NAME_MAX)
@@ -170,16 +176,24 @@ static int do_lookup(struct fs *fs, struct idx_txn *t, struct fs_node *p, const 
 	}
 	if (rc < 0)
 		return rc == -ENOENT ? rc : -EIO;
+	tmpl.parent = fs_nodeid(fs, p);
 	n = fs_node_get(fs, &tmpl, dirpath, sep, name, len);
 	if (!n)
 		return -ENOMEM;
+	fs_preq_init(&q, fs, req);
+	if (!fs_pol_node(&q, t, n, &d, &dep)) {
+		fs_pol_audit(&q, "lookup", n, NULL, 0, &d);
+		fs_node_forget(fs, n, 1);
+		return -ENOENT;
+	}
 	rc = fs_node_stat(fs, t, n, &ep->attr);
 	if (rc < 0) {
 		fs_node_forget(fs, n, 1);
 		return rc;
 	}
 	ep->ino = fs_nodeid(fs, n);
-	ep->attr_timeout = ep->entry_timeout = fs_node_timeout(fs, n);
+	ep->attr_timeout = ep->entry_timeout =
+		fs_pol_timeout(&q, fs_node_timeout(fs, n), dep, d.until);
 	return 0;
 }
 
@@ -191,7 +205,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = fs_txn_enter(fs, &t);
 
 	if (rc == 0) {
-		rc = do_lookup(fs, t, fs_node_of(fs, parent), name, &ep);
+		rc = do_lookup(fs, req, t, fs_node_of(fs, parent), name, &ep);
 		fs_txn_leave(t);
 	}
 	if (rc < 0)
@@ -217,25 +231,33 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
+/* A node the kernel already holds is checked again: its decision may
+ * differ for this caller, or have changed since (reload, forget). */
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node *n = fs_node_of(fs, ino);
 	struct idx_txn *t = NULL;
+	struct pol_decision d;
+	struct fs_preq q;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, dep = 0, vis = 1;
 
 	(void)fi;
-	if (n->kind == FS_ROOT || n->kind == FS_DATASET)
+	fs_preq_init(&q, fs, req);
+	if (n->kind == FS_ROOT || n->kind == FS_DATASET || fs_preq_active(&q))
 		rc = fs_txn_enter(fs, &t);
 	if (rc == 0) {
-		rc = fs_node_stat(fs, t, n, &st);
+		vis = fs_pol_node(&q, t, n, &d, &dep);
+		rc = vis ? fs_node_stat(fs, t, n, &st) : -ENOENT;
 		fs_txn_leave(t);
 	}
-	if (rc < 0)
+	if (!vis)
+		fuse_reply_err(req, ENOENT);
+	else if (rc < 0)
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 	else
-		fuse_reply_attr(req, &st, fs_node_timeout(fs, n));
+		fuse_reply_attr(req, &st, fs_pol_timeout(&q, fs_node_timeout(fs, n), dep, d.until));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -340,9 +362,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }
 
-/* No flush, release, releasedir, access: OPEN/OPENDIR answer ENOSYS (see
- * ops_file.c), so the kernel sends none of them; leaving them out keeps it
- * that way once a policy turns OPEN back on. */
+/* No flush, release, releasedir, access: libfuse answers them itself (FLUSH
+ * with ENOSYS, which the kernel remembers), and OPEN answers ENOSYS unless
+ * the policy may refuse opens (see ops_file.c). */
 const struct fuse_lowlevel_ops fs_ops = {
 	.init = op_init,
 	.lookup = op_lookup,

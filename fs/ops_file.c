@@ -1,11 +1,14 @@
-/* fs/ops_file.c - the data ops: read, open/opendir (declined), statfs and
- * the user.sievefs.* extended attributes.
+/* fs/ops_file.c - the data ops: read, open, opendir, statfs and the
+ * user.sievefs.* extended attributes.
  *
- * OPEN and OPENDIR answer ENOSYS while nothing can make a file's readability
- * depend on the caller: the kernel then never sends OPEN, RELEASE or FLUSH
+ * OPEN answers ENOSYS unless the policy in force when mounting can refuse an
+ * open (or audits opens): the kernel then never sends OPEN, RELEASE or FLUSH
  * again and keeps file pages cached across opens, which is what makes later
  * passes over small files fast.  READ therefore gets no file handle and finds
- * the file from its nodeid, whose node holds a copy of the index entry. */
+ * the file from its nodeid, whose node holds a copy of the index entry; it
+ * checks the policy again, so that a forget or a reload reaches files that
+ * are already open.  OPENDIR is always served, to keep listings that depend
+ * on the caller out of the kernel's shared readdir cache. */
 #include "config.h"
 
 #include <errno.h>
@@ -24,9 +27,11 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs *fs = fuse_req_userdata(req);
 	struct fs_node *n = fs_node_of(fs, ino);
 	struct idx_txn *t;
+	struct pol_decision d;
+	struct fs_preq q;
 	ssize_t got;
 	void *buf;
-	int rc;
+	int rc, dep;
 
 	(void)fi;
 	if (n->kind != FS_FILE) {
@@ -49,6 +54,18 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	fs_preq_init(&q, fs, req);
+	if (fs_preq_active(&q) && !fs_pol_node(&q, t, n, &d, &dep))
+		rc = -EACCES;
+	else if (fs_preq_active(&q) && d.effect != POL_ALLOW)
+		rc = -EACCES;
+	if (rc < 0) {
+		/* Forgotten, expired or no longer granted while open. */
+		fs_pol_audit(&q, "read", n, NULL, 0, &d);
+		fs_txn_leave(t);
+		fuse_reply_err(req, EACCES);
+		return;
+	}
 	got = idx_reader_pread(fs->reader, t, &n->e, buf, size, (uint64_t)off, n->path);
 	fs_txn_leave(t);
 	if (got < 0)
@@ -57,11 +74,17 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, buf, (size_t)got);
 }
 
+/* Served only on mounts whose policy may refuse an open (or audits opens):
+ * elsewhere ENOSYS makes the kernel stop sending OPEN for good. */
 void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	struct pol_decision d;
+	struct idx_txn *t;
+	struct fs_preq q;
+	int rc, dep = 0, err = 0;
 
-	(void)ino;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -70,21 +93,62 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	/* A caller-dependent file must not share cached pages between
-	 * users: the policy module will decide direct_io per file. */
-	fi->direct_io = 1;
+	rc = fs_txn_enter(fs, &t);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_preq_init(&q, fs, req);
+	if (!fs_pol_node(&q, t, n, &d, &dep))
+		err = ENOENT;
+	else if (d.effect != POL_ALLOW)
+		err = EACCES;
+	fs_txn_leave(t);
+	if (n->kind == FS_FILE)
+		fs_pol_audit(&q, "open", n, NULL, 0, &d);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	/* A file whose readability depends on the caller must not share
+	 * cached pages between users; the others keep them across opens. */
+	fi->direct_io = dep;
+	fi->keep_cache = !dep;
 	fuse_reply_open(req, fi);
 }
 
+/* Always served: a directory opened without OPENDIR gets the kernel's
+ * readdir cache, shared by all callers.  A listing that depends on the
+ * caller is never cached; the others are, until a policy change or a
+ * commit invalidates the directory. */
 void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	struct pol_decision d;
+	struct idx_txn *t;
+	struct fs_preq q;
+	int rc, dep = 0, vis = 1;
 
-	(void)ino;
-	if (!fs->open_needed) {
-		fuse_reply_err(req, ENOSYS);
+	fs_preq_init(&q, fs, req);
+	if (fs_preq_active(&q)) {
+		rc = fs_txn_enter(fs, &t);
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		vis = fs_pol_node(&q, t, n, &d, &dep);
+		fs_txn_leave(t);
+		/* The root lists datasets decided per caller. */
+		if (n->kind == FS_ROOT || n->kind == FS_DATASET)
+			dep = dep || !!(q.flags & POL_F_CALLER_DEPENDENT);
+	}
+	if (!vis) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	fi->cache_readdir = !dep;
+	fi->keep_cache = !dep;
 	fuse_reply_open(req, fi);
 }
 
@@ -176,13 +240,6 @@ static int xa_attr_cb(const struct idx_attr *a, void *ctx)
 	return 0;
 }
 
-/* Relative path of a node inside its version ("a/b.jpg"). */
-static const char *rel_path(const struct fs_node *n)
-{
-	const char *p = strchr(n->path, '/');
-
-	return p ? p + 1 : "";
-}
 
 /* Fills x with the value of `name` (or with all names when x->want is NULL
  * and name is NULL).  Returns 0, -ENODATA or another -errno. */
@@ -207,7 +264,7 @@ static int xa_do(struct fs *fs, struct idx_txn *t, const struct fs_node *n, cons
 	}
 	if (n->kind != FS_FILE)
 		return name ? -ENODATA : 0;
-	rel = rel_path(n);
+	rel = fs_node_rel(n);
 	if (!name) {
 		xa_name(x, XA_PREFIX "sample");
 		xa_name(x, XA_PREFIX "version");
@@ -267,7 +324,12 @@ static void xa_reply(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	}
 	rc = fs_txn_enter(fs, &t);
 	if (rc == 0) {
-		rc = xa_do(fs, t, n, name, &x);
+		struct pol_decision d;
+		struct fs_preq q;
+		int dep;
+
+		fs_preq_init(&q, fs, req);
+		rc = fs_pol_node(&q, t, n, &d, &dep) ? xa_do(fs, t, n, name, &x) : -ENOENT;
 		fs_txn_leave(t);
 	}
 	if (rc < 0)

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -36,6 +37,10 @@ void fs_config_free(struct fs_config *c)
 {
 	free(c->logfile);
 	c->logfile = NULL;
+	free(c->policy);
+	c->policy = NULL;
+	free(c->audit);
+	c->audit = NULL;
 	cm_buf_free(&c->fuse_opts);
 }
 
@@ -120,6 +125,29 @@ static int one(struct fs_config *c, char *opt, char *err, size_t errlen)
 	}
 	if (!strcmp(opt, "attr_timeout"))
 		return timeout(val, &c->attr_timeout, err, errlen);
+	if (!strcmp(opt, "policy") || !strcmp(opt, "audit")) {
+		char **dst = opt[0] == 'p' ? &c->policy : &c->audit;
+
+		if (val[0] != '/')
+			return fail(err, errlen, "-o %s=%s: needs an absolute path", opt, val);
+		free(*dst);
+		*dst = strdup(val);
+		return *dst ? 0 : -ENOMEM;
+	}
+	if (!strcmp(opt, "policy_as")) {
+		struct passwd *pw = NULL;
+
+		if (cm_parse_u64(val, &v) == 0 && v < UINT32_MAX) {
+			c->policy_as = (uid_t)v;
+		} else if ((pw = getpwnam(val)) != NULL) {
+			c->policy_as = pw->pw_uid;
+		} else {
+			return fail(err, errlen, "-o policy_as=%s: no such user (expected a "
+						 "user name or a uid)", val);
+		}
+		c->have_policy_as = 1;
+		return 0;
+	}
 	if (!strcmp(opt, "log")) {
 		if (val[0] != '/')
 			return fail(err, errlen, "-o log=%s: needs an absolute path", val);

@@ -48,6 +48,40 @@ static void invalidate_dynamic(struct fs *fs)
 	free(d);
 }
 
+/* A new policy snapshot (reload, forget, a retention deadline): drop every
+ * entry, attribute and cached page the kernel holds, so that from now on
+ * each is decided again.  Broad, but rare; cached file pages go first so
+ * that reads of files already open reach the daemon and are checked. */
+static void invalidate_all(struct fs *fs)
+{
+	size_t n = 0;
+	struct fs_nref *v = fs_node_all(fs, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kind == FS_FILE)
+			fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
+	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].kind != FS_FILE)
+			fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
+		if (v[i].parent)
+			fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent, v[i].name,
+							 strlen(v[i].name));
+	}
+	cm_debug("policy changed: %zu cached nodes invalidated", n);
+	free(v);
+}
+
+/* SIGHUP reloads the policy and reopens the audit log; libfuse's own
+ * handler would end the session instead. */
+static volatile sig_atomic_t hup_seen;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup_seen = 1;
+}
+
 /* The FUSE bdi starts at 128 KiB readahead; large sequential reads want
  * more.  Best effort: needs root, and fails harmlessly otherwise. */
 static void raise_readahead(const char *mnt)
@@ -95,6 +129,14 @@ static void *poller_main(void *arg)
 				 (unsigned long long)fs->gen, (unsigned long long)g);
 			fs->gen = g;
 			invalidate_dynamic(fs);
+		}
+		{
+			int hup = hup_seen;
+
+			if (hup)
+				hup_seen = 0;
+			if (fs_pol_poll(fs, hup))
+				invalidate_all(fs);
 		}
 		pthread_mutex_lock(&fs->plock);
 	}
@@ -275,6 +317,7 @@ static void fs_close(struct fs *fs)
 		fuse_session_destroy(fs->se);
 		fs->se = NULL;
 	}
+	fs_pol_fini(fs);
 	idx_reader_close(fs->reader);
 	idx_store_close(fs->store);
 	fs_tab_free(fs);
@@ -317,6 +360,9 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 		cm_err("%s: cannot set up the shard reader: %s", store, idx_strerror(rc));
 		goto out;
 	}
+	rc = fs_pol_init(fs, c, store);
+	if (rc < 0)
+		goto out; /* it said why */
 	rc = fs_worker_init(fs);
 	if (rc < 0)
 		goto out;
@@ -328,6 +374,14 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	if (fuse_set_signal_handlers(fs->se) != 0) {
 		rc = -EIO;
 		goto out_worker;
+	}
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_hup;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
 	}
 	if (fuse_session_mount(fs->se, mnt) != 0) {
 		rc = -EIO;
@@ -347,6 +401,7 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	}
 	cm_info("mounted %s on %s (%u thread%s)", store, mnt, c->threads,
 		c->threads == 1 ? "" : "s");
+	fs_pol_log_state(fs);
 	/* A positive result is the signal that ended the loop: a clean stop. */
 	rc = loop(fs->se, c->threads);
 	if (rc > 0)

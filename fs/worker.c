@@ -14,6 +14,7 @@ struct fs_worker {
 	struct idx_txn *txn; /* reset between requests */
 	void *buf;
 	size_t cap;
+	struct fs_wpol *pol; /* policy snapshot and scopes (policy.c) */
 };
 
 static void worker_free(void *p)
@@ -23,6 +24,7 @@ static void worker_free(void *p)
 	if (!w)
 		return;
 	idx_txn_abort(w->txn);
+	fs_wpol_free(w->pol);
 	free(w->buf);
 	free(w);
 }
@@ -103,4 +105,11 @@ void *fs_worker_buf(struct fs *fs, size_t n)
 	w->buf = nb;
 	w->cap = n;
 	return nb;
+}
+
+struct fs_wpol **fs_worker_wpol(struct fs *fs)
+{
+	struct fs_worker *w = worker(fs);
+
+	return w ? &w->pol : NULL;
 }

@@ -28,14 +28,13 @@ typedef int (*idx_fetch_cb)(void *ctx, size_t item, void *data, size_t len, int 
 
 struct idx_fetch;
 
-int idx_fetch_open(struct idx_fetch **out, struct idx_store *s, enum idx_io mode,
-		   unsigned depth, idx_fetch_cb cb, void *ctx);
+int idx_fetch_open(struct idx_fetch **out, struct idx_store *s, enum idx_io mode, unsigned depth,
+		   idx_fetch_cb cb, void *ctx);
 /* "io_uring" or "pread": what this fetch really uses. */
 const char *idx_fetch_mode(const struct idx_fetch *f);
 int idx_fetch_fits(const struct idx_entry *e);
 /* Queue member e (copied) as `item`; t looks up its shard the first time. */
-int idx_fetch_add(struct idx_fetch *f, struct idx_txn *t, const struct idx_entry *e,
-		  size_t item);
+int idx_fetch_add(struct idx_fetch *f, struct idx_txn *t, const struct idx_entry *e, size_t item);
 /* Wait for every queued member. */
 int idx_fetch_drain(struct idx_fetch *f);
 void idx_fetch_close(struct idx_fetch *f); /* accepts NULL; drops what is queued */

@@ -22,7 +22,7 @@
 #include "index/zcodec.h"
 
 struct refs {
-	struct cm_strset names;  /* "shards/NAME" and "dicts/NAME" in use */
+	struct cm_strset names; /* "shards/NAME" and "dicts/NAME" in use */
 };
 
 static int ref_add(struct refs *x, const char *s)
@@ -35,6 +35,8 @@ static int ref_add(struct refs *x, const char *s)
 
 static int collect_refs(struct idx_store *s, struct refs *x)
 {
+	const char *dir = idx_store_dir(s);
+	size_t dl = strlen(dir);
 	struct idx_txn *t;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -53,8 +55,12 @@ static int collect_refs(struct idx_store *s, struct refs *x)
 		char dict[64];
 		if (k.mv_size != 8 || idx_shard_get(t, cm_get_be64(k.mv_data), &sh) < 0)
 			continue;
-		if (!strncmp(sh.path, "shards/", 7))
+		if (!strncmp(sh.path, "shards/", 7)) {
 			r = ref_add(x, sh.path);
+		} else if (!strncmp(sh.path, dir, dl) && !strncmp(sh.path + dl, "/shards/", 8)) {
+			/* A tar ingested in place that happens to live in shards/. */
+			r = ref_add(x, sh.path + dl + 1);
+		}
 		if (r == 0 && sh.dict_id) {
 			snprintf(dict, sizeof(dict), "dicts/%016" PRIx64 ".dict", sh.dict_id);
 			r = ref_add(x, dict);
@@ -68,8 +74,8 @@ static int collect_refs(struct idx_store *s, struct refs *x)
 }
 
 /* Remove unreferenced regular files in STORE/sub. */
-static int sweep(struct idx_store *s, struct refs *x, const char *sub, int dry_run,
-		 uint64_t *files, uint64_t *bytes, char *err, size_t errlen)
+static int sweep(struct idx_store *s, struct refs *x, const char *sub, int dry_run, uint64_t *files,
+		 uint64_t *bytes, char *err, size_t errlen)
 {
 	char dir[4096], rel[512], path[4096 + 512];
 	struct dirent *de;
@@ -118,9 +124,10 @@ int idx_gc(struct idx_store *s, int dry_run, uint64_t *files, uint64_t *bytes, c
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		snprintf(err, errlen, "%s: %s", dir, r == -EBUSY ?
-			 "a pack or ingest --pack is running; try again when it is done" :
-			 strerror(-r));
+		snprintf(err, errlen, "%s: %s", dir,
+			 r == -EBUSY
+				 ? "a pack or ingest --pack is running; try again when it is done"
+				 : strerror(-r));
 		close(fd);
 		return r;
 	}

@@ -35,34 +35,34 @@
 #define DICT_CAP ((size_t)110 << 10)
 
 struct pm {
-	char *path;              /* owned */
+	char *path; /* owned */
 	struct idx_entry e;
-	struct idx_zw_member z;  /* where it went */
+	struct idx_zw_member z; /* where it went */
 };
 
 struct job {
 	size_t item;
-	void *buf;               /* owned by the job */
+	void *buf; /* owned by the job */
 	size_t len;
 	int first, last;
 	struct job *next;
 };
 
 struct queue {
-	pthread_mutex_t lock;    /* protects all below */
+	pthread_mutex_t lock; /* protects all below */
 	pthread_cond_t cv;
 	struct job *head, *tail;
 	size_t bytes;
-	int closed;              /* producer is done */
-	int err;                 /* first consumer error */
+	int closed; /* producer is done */
+	int err;    /* first consumer error */
 };
 
 struct idx_pack {
 	struct idx_store *s;
 	struct idx_pack_opts o;
 	int lockfd;
-	struct idx_zdict *dict;  /* owned */
-	int dict_new;            /* saved by this pack (discard removes it) */
+	struct idx_zdict *dict; /* owned */
+	int dict_new;		/* saved by this pack (discard removes it) */
 	struct idx_zw *zw;
 	struct pm *v;
 	size_t n, cap;
@@ -150,7 +150,7 @@ void idx_pack_close(struct idx_pack *p)
 
 struct collect {
 	struct idx_pack *p;
-	uint32_t only;           /* only records written at this version (0 = all) */
+	uint32_t only; /* only records written at this version (0 = all) */
 };
 
 static int collect_cb(const char *path, size_t n, uint64_t dir, const char *name, size_t nn,
@@ -189,8 +189,8 @@ static int read_range(struct idx_pack *p, struct idx_txn *t, const struct pm *m,
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t k = idx_reader_pread(p->rd, t, &m->e, (char *)buf + got, n - got,
-					     off + got, m->path);
+		ssize_t k = idx_reader_pread(p->rd, t, &m->e, (char *)buf + got, n - got, off + got,
+					     m->path);
 		if (k <= 0)
 			return k < 0 ? (int)k : -EIO;
 		got += (size_t)k;
@@ -298,10 +298,19 @@ static int dict_decide(struct idx_pack *p, struct idx_txn *t, struct idx_pack_st
 	for (size_t i = 0; i < n; i++)
 		total += lens[i];
 	if (r == 0 && n < 16)
-		snprintf(st->dict_note, sizeof(st->dict_note), "too few files to train a dictionary");
+		snprintf(st->dict_note, sizeof(st->dict_note),
+			 "too few files to train a dictionary");
 	if (r == 0 && n >= 16) {
-		size_t cap = total / 16 < DICT_CAP ? total / 16 : DICT_CAP;
-		if (idx_zdict_train(buf, lens, n, cap < 1024 ? 1024 : cap, p->o.level, &d,
+		/* Measured on 5,000 JSON records: a 32 KiB dictionary beat 110 KiB
+		 * once its own size is counted; scale with the data. */
+		uint64_t all = 0;
+		size_t cap;
+		for (size_t i = 0; i < p->n; i++)
+			all += p->v[i].e.size + 512;
+		cap = all / 128 < DICT_CAP ? (size_t)(all / 128) : DICT_CAP;
+		if (cap > total / 16)
+			cap = total / 16;
+		if (idx_zdict_train(buf, lens, n, cap < 4096 ? 4096 : cap, p->o.level, &d,
 				    st->dict_note, sizeof(st->dict_note)) < 0)
 			d = NULL;
 	}
@@ -317,7 +326,8 @@ static int dict_decide(struct idx_pack *p, struct idx_txn *t, struct idx_pack_st
 				 "a dictionary gains under 3%% on the sample: none used");
 		} else {
 			char path[4096];
-			r = idx_zdict_path(idx_store_dir(p->s), idx_zdict_id(d), path, sizeof(path));
+			r = idx_zdict_path(idx_store_dir(p->s), idx_zdict_id(d), path,
+					   sizeof(path));
 			/* The same dictionary may exist already: then it is not ours. */
 			p->dict_new = r == 0 && access(path, F_OK) != 0;
 			if (r == 0 && p->dict_new)
@@ -550,19 +560,19 @@ static int put_all(struct idx_pack *p, struct idx_commit *c, char *err, size_t e
 	for (size_t i = 0; r == 0 && i < p->n; i++) {
 		const struct pm *m = &p->v[i];
 		struct idx_file fl = {
-			.shard = ids[m->z.shard], .offset = m->z.offset, .stored = m->z.stored,
-			.size = m->e.size, .xxh = m->z.xxh, .codec = IDX_CODEC_ZSTD,
-			.mode = m->e.mode, .mtime = m->e.mtime, .zhdr = m->z.zhdr,
-			.zchunk = (uint32_t)p->o.chunk, .nchunks = m->z.nchunks,
+			.shard = ids[m->z.shard],
+			.offset = m->z.offset,
+			.stored = m->z.stored,
+			.size = m->e.size,
+			.xxh = m->z.xxh,
+			.codec = IDX_CODEC_ZSTD,
+			.mode = m->e.mode,
+			.mtime = m->e.mtime,
+			.zhdr = m->z.zhdr,
+			.zchunk = (uint32_t)p->o.chunk,
+			.nchunks = m->z.nchunks,
 			.frames = m->z.frames,
 		};
-		if (m->e.xxh && m->e.xxh != m->z.xxh) {
-			snprintf(err, errlen, "%s: bytes read differ from the checksum taken at "
-				 "ingest (shard #%" PRIu64 " offset %" PRIu64 " changed?); nothing packed",
-				 m->path, m->e.shard, m->e.offset);
-			r = -EIO;
-			break;
-		}
 		r = idx_commit_put(c, m->path, strlen(m->path), &fl);
 		if (r == 1)
 			r = 0;
@@ -573,29 +583,29 @@ static int put_all(struct idx_pack *p, struct idx_commit *c, char *err, size_t e
 	return r;
 }
 
-int idx_pack_run(struct idx_pack *p, struct idx_commit *c, uint32_t ver, int only_new,
+int idx_pack_run(struct idx_pack *p, struct idx_txn *t, uint32_t ds, uint32_t ver, uint32_t only,
 		 struct idx_pack_stats *st, char *err, size_t errlen)
 {
-	struct idx_txn *t = idx_commit_txn(c);
-	struct collect col = { p, only_new ? ver : 0 };
+	struct collect col = { p, only };
 	double t0 = now_f();
 	char prefix[64];
 	int r;
 
 	memset(st, 0, sizeof(*st));
 	st->io = "pread";
-	r = idx_walk(t, idx_commit_dataset(c), ver, collect_cb, &col);
+	r = idx_walk(t, ds, ver, collect_cb, &col);
 	if (r == 0)
 		r = idx_reader_open(&p->rd, p->s, 64);
 	if (r == 0)
 		r = dict_decide(p, t, st);
 	if (r < 0) {
 		snprintf(err, errlen, "reading the files of v%u: %s; nothing packed", ver,
-			 r == -EIO ? "a shard is unreadable or changed (see above)" : idx_strerror(r));
+			 r == -EIO ? "a shard is unreadable or changed (see above)"
+				   : idx_strerror(r));
 		return r;
 	}
 	snprintf(prefix, sizeof(prefix), "%" PRIx64 "-%x-%x", (uint64_t)time(NULL),
-		 (unsigned)getpid(), idx_commit_dataset(c));
+		 (unsigned)getpid(), ds);
 	r = idx_zw_open(&p->zw, idx_store_dir(p->s), prefix, p->o.level, p->dict, p->o.chunk,
 			p->o.shard_size);
 	if (r == 0)
@@ -603,20 +613,32 @@ int idx_pack_run(struct idx_pack *p, struct idx_commit *c, uint32_t ver, int onl
 	if (r == 0)
 		r = idx_zw_finish(p->zw);
 	if (r < 0) {
-		snprintf(err, errlen, "%s", r == -EINTR ? "interrupted; nothing packed" :
-			 "packing failed (see above); nothing packed");
+		snprintf(err, errlen, "%s",
+			 r == -EINTR ? "interrupted; nothing packed"
+				     : "packing failed (see above); nothing packed");
 		if (r != -EINTR && r != -EIO)
 			snprintf(err, errlen, "packing failed: %s; nothing packed", strerror(-r));
 		return r;
 	}
-	r = put_all(p, c, err, errlen);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].e.xxh && p->v[i].e.xxh != p->v[i].z.xxh) {
+			snprintf(err, errlen,
+				 "%s: bytes read differ from the checksum taken at "
+				 "ingest (shard #%" PRIu64 " offset %" PRIu64
+				 " changed?); nothing packed",
+				 p->v[i].path, p->v[i].e.shard, p->v[i].e.offset);
+			return -EIO;
+		}
 		st->bytes_in += p->v[i].e.size;
+	}
 	st->files = p->n;
 	st->bytes_out = idx_zw_bytes_out(p->zw);
 	st->shards = idx_zw_nshards(p->zw);
 	st->seconds = now_f() - t0;
 	return 0;
+}
+
+int idx_pack_put(struct idx_pack *p, struct idx_commit *c, char *err, size_t errlen)
+{
+	return put_all(p, c, err, errlen);
 }

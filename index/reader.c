@@ -340,47 +340,94 @@ static int frame_of(struct idx_txn *t, const struct idx_entry *e, uint32_t i,
 	return 0;
 }
 
+/* Per-thread buffers kept between reads: [0] compressed frames, [1] decoded
+ * chunks that are not cached.  Fresh pages cost a fault each, which on a VM
+ * costs more than decompressing into them. */
+static pthread_key_t scratch_key[2];
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static __thread size_t scratch_cap[2];
+
+static void scratch_key_init(void)
+{
+	pthread_key_create(&scratch_key[0], free);
+	pthread_key_create(&scratch_key[1], free);
+}
+
+static void *scratch(int i, size_t n)
+{
+	size_t want = n < 65536 ? 65536 : n;
+	void *p;
+
+	pthread_once(&scratch_once, scratch_key_init);
+	p = pthread_getspecific(scratch_key[i]);
+	if (p && scratch_cap[i] >= n)
+		return p;
+	free(p);
+	p = malloc(want);
+	scratch_cap[i] = p ? want : 0;
+	pthread_setspecific(scratch_key[i], p);
+	return p;
+}
+
 /* Decode chunk frame (coff, clen) of dlen bytes, through the cache, and copy
  * n bytes from offset in of it to dst. */
-static ssize_t chunk_copy(struct idx_reader *r, struct shard_slot *sl,
-			  const struct idx_zdict *d, uint64_t coff, uint64_t clen, size_t dlen,
-			  void *dst, size_t n, size_t in, const char *what)
+static int frame_load(struct idx_reader *r, struct shard_slot *sl,
+		      const struct idx_zdict *d, uint64_t coff, uint64_t clen, void *out,
+		      size_t dlen, const char *what)
 {
 	char why[160];
-	void *src, *out;
-	ssize_t k = idx_zcache_get(r->zc, sl->id, coff, dst, n, in);
+	void *src;
 	int e;
 
-	if (k >= 0)
-		return k;
 	if (clen > idx_z_bound(dlen)) {
 		cm_err("%s: shard %s: offset %" PRIu64 ": frame of %" PRIu64
 		       " bytes is larger than any frame of %zu bytes",
 		       what, sl->path, coff, clen, dlen);
 		return -EIO;
 	}
-	src = malloc(clen ? clen : 1);
-	out = malloc(dlen ? dlen : 1);
-	e = src && out ? 0 : -ENOMEM;
-	if (e == 0)
-		e = idx_bfile_read_full(r->b, sl->f, src, clen, coff);
-	if (e < 0 && e != -ENOMEM)
+	src = scratch(0, (size_t)clen);
+	if (!src || !out)
+		return -ENOMEM;
+	e = idx_bfile_read_full(r->b, sl->f, src, clen, coff);
+	if (e < 0) {
 		cm_err("%s: shard %s: offset %" PRIu64 ": reading %" PRIu64 " bytes: %s", what,
 		       sl->path, coff, clen, strerror(-e));
-	if (e == 0) {
-		e = idx_z_decode(src, clen, out, dlen, d, why, sizeof(why));
-		if (e < 0)
-			cm_err("%s: shard %s: offset %" PRIu64 ": %s", what, sl->path, coff, why);
+		return -EIO;
 	}
-	free(src);
+	e = idx_z_decode(src, clen, out, dlen, d, why, sizeof(why));
+	if (e < 0)
+		cm_err("%s: shard %s: offset %" PRIu64 ": %s", what, sl->path, coff, why);
+	return e == -ENOMEM ? e : e < 0 ? -EIO : 0;
+}
+
+/* Decode chunk frame (coff, clen) of dlen bytes and copy n bytes from offset
+ * in of it to dst.  A read that takes what it needs of the chunk to its end
+ * (whole: a small file in one request) decodes into a per-thread buffer; a
+ * partial read caches the chunk for the reads that follow. */
+static ssize_t chunk_copy(struct idx_reader *r, struct shard_slot *sl,
+			  const struct idx_zdict *d, uint64_t coff, uint64_t clen, size_t dlen,
+			  void *dst, size_t n, size_t in, int whole, const char *what)
+{
+	size_t k = in < dlen ? (dlen - in < n ? dlen - in : n) : 0, ocap;
+	void *out;
+	ssize_t got;
+	int e;
+
+	if (!whole && (got = idx_zcache_get(r->zc, sl->id, coff, dst, n, in)) >= 0)
+		return got;
+	out = whole ? scratch(1, dlen) : idx_zcache_alloc(r->zc, dlen, &ocap);
+	e = frame_load(r, sl, d, coff, clen, out, dlen, what);
 	if (e < 0) {
-		free(out);
-		return e == -ENOMEM ? e : -EIO;
+		if (!whole) {
+			idx_zcache_release(r->zc, out, ocap);
+			idx_zcache_abandon(r->zc, sl->id, coff);
+		}
+		return e;
 	}
-	k = (ssize_t)(in < dlen ? (dlen - in < n ? dlen - in : n) : 0);
-	memcpy(dst, (char *)out + in, (size_t)k);
-	idx_zcache_put(r->zc, sl->id, coff, out, dlen);
-	return k;
+	memcpy(dst, (char *)out + in, k);
+	if (!whole)
+		idx_zcache_put(r->zc, sl->id, coff, out, dlen, ocap);
+	return (ssize_t)k;
 }
 
 static int zst_sane(const struct idx_entry *e, uint64_t total)
@@ -419,8 +466,11 @@ static ssize_t zst_pread(struct idx_reader *r, struct idx_txn *t, struct shard_s
 			err = -EIO;
 			break;
 		}
+		/* Does this read take the rest of the file's data in this chunk? */
+		uint64_t dend = e->zhdr + e->size - (uint64_t)i * e->zchunk;
+		int whole = in + (n - got) >= (dend < dlen ? dend : dlen);
 		k = chunk_copy(r, sl, d, coff, clen, (size_t)dlen, (char *)buf + got, n - got, in,
-			       what);
+			       whole, what);
 		if (k <= 0) {
 			err = k < 0 ? (int)k : -EIO;
 			break;

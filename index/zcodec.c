@@ -23,10 +23,10 @@
 
 struct idx_zdict {
 	uint64_t id;
-	void *buf;           /* owned dictionary bytes */
+	void *buf; /* owned dictionary bytes */
 	size_t len;
 	ZSTD_DDict *dd;
-	ZSTD_CDict *cd;      /* NULL unless loaded with a level */
+	ZSTD_CDict *cd; /* NULL unless loaded with a level */
 };
 
 struct idx_zenc {
@@ -81,7 +81,8 @@ static int check_header(const void *src, size_t srcn, size_t dstn, const struct 
 	size_t csize;
 
 	if (ZSTD_isError(r) || r > 0) {
-		snprintf(why, whylen, "%s", ZSTD_isError(r) ? "not a zstd frame" : "truncated frame header");
+		snprintf(why, whylen, "%s",
+			 ZSTD_isError(r) ? "not a zstd frame" : "truncated frame header");
 		return -EIO;
 	}
 	if (fh.frameType != ZSTD_frame) {
@@ -109,15 +110,15 @@ static int check_header(const void *src, size_t srcn, size_t dstn, const struct 
 	}
 	csize = ZSTD_findFrameCompressedSize(src, srcn);
 	if (ZSTD_isError(csize) || csize != srcn) {
-		snprintf(why, whylen, "%s", ZSTD_isError(csize) ? "truncated frame" :
-			 "stray bytes after the frame");
+		snprintf(why, whylen, "%s",
+			 ZSTD_isError(csize) ? "truncated frame" : "stray bytes after the frame");
 		return -EIO;
 	}
 	return 0;
 }
 
-int idx_z_decode(const void *src, size_t srcn, void *dst, size_t dstn,
-		 const struct idx_zdict *d, char *why, size_t whylen)
+int idx_z_decode(const void *src, size_t srcn, void *dst, size_t dstn, const struct idx_zdict *d,
+		 char *why, size_t whylen)
 {
 	ZSTD_DCtx *dc;
 	size_t r;
@@ -308,8 +309,15 @@ int idx_zenc_open(struct idx_zenc **out, int level, const struct idx_zdict *d)
 	e |= ZSTD_CCtx_setParameter(z->cc, ZSTD_c_compressionLevel, level);
 	e |= ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
 	e |= ZSTD_CCtx_setParameter(z->cc, ZSTD_c_contentSizeFlag, 1);
-	if (d && d->cd)
+	/* The shard record names the dictionary; 4 bytes a frame is 3% of a
+	 * small member.  A wrong dictionary still fails the frame checksum. */
+	e |= ZSTD_CCtx_setParameter(z->cc, ZSTD_c_dictIDFlag, 0);
+	if (d && d->cd) {
+		/* Reference the dictionary's tables, never copy them: copying a
+		 * level-19 table set per small frame costs more than compressing. */
+		e |= ZSTD_CCtx_setParameter(z->cc, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach);
 		e |= ZSTD_CCtx_refCDict(z->cc, d->cd);
+	}
 	if (ZSTD_isError(e)) {
 		idx_zenc_close(z);
 		return -EINVAL;

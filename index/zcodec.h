@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define IDX_Z_WINDOW_LOG_MAX 24                  /* 16 MiB */
+#define IDX_Z_WINDOW_LOG_MAX 24 /* 16 MiB */
 #define IDX_Z_CHUNK_MAX ((size_t)1 << IDX_Z_WINDOW_LOG_MAX)
 #define IDX_Z_CHUNK_DEFAULT ((size_t)1 << 20)
 
@@ -28,8 +28,8 @@ size_t idx_z_bound(size_t n);
 
 /* Decode the single frame src[0..srcn) into exactly dstn bytes at dst.  d is
  * the shard's dictionary or NULL.  0, or -EIO with a reason in why. */
-int idx_z_decode(const void *src, size_t srcn, void *dst, size_t dstn,
-		 const struct idx_zdict *d, char *why, size_t whylen);
+int idx_z_decode(const void *src, size_t srcn, void *dst, size_t dstn, const struct idx_zdict *d,
+		 char *why, size_t whylen);
 
 /* STORE/dicts/<id as 16 hex digits>.dict; written by idx_zdict_save. */
 int idx_zdict_path(const char *store_dir, uint64_t id, char *out, size_t outlen);

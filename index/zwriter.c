@@ -15,31 +15,33 @@
 #include "index/zwriter.h"
 
 struct zshard {
-	char *tmp;            /* absolute temporary path while open, owned */
-	char *rel;            /* "shards/NAME" once renamed, owned */
+	char *tmp; /* absolute temporary path while open, owned */
+	char *rel; /* "shards/NAME" once renamed, owned */
 	uint64_t size;
 	int64_t mtime_ns;
 };
 
 struct idx_zw {
-	char *dir;            /* STORE/shards, owned */
-	char *prefix;         /* owned */
+	char *dir;    /* STORE/shards, owned */
+	char *prefix; /* owned */
 	struct idx_zenc *enc;
 	size_t chunk;
 	uint64_t shard_size;
 	struct zshard *sh;
 	size_t nsh, capsh;
-	int fd;               /* current shard, -1 when none */
-	uint64_t pos;         /* bytes written to the current shard */
-	uint64_t out;         /* bytes written to all shards */
+	int fd;		      /* current shard, -1 when none */
+	uint64_t pos;	      /* bytes written to the current shard */
+	uint64_t out;	      /* bytes written to all shards */
 	unsigned char *stage; /* chunk bytes of the member stream */
 	size_t staged;
-	unsigned char *cbuf;  /* compressed frame */
+	unsigned char *cbuf; /* compressed frame */
 	size_t ccap;
+	unsigned char *obuf; /* output not yet written to fd */
+	size_t olen;
 	struct cm_xxh64 h;
 	struct idx_zw_member *m;
-	uint64_t left;        /* data bytes still expected */
-	uint64_t *fr;         /* frame sizes of the member */
+	uint64_t left; /* data bytes still expected */
+	uint64_t *fr;  /* frame sizes of the member */
 	size_t nfr, capfr;
 };
 
@@ -105,6 +107,8 @@ size_t idx_tar_header(unsigned char *buf, size_t cap, const char *path, uint64_t
 
 /* ---- shards ---- */
 
+#define OBUF ((size_t)1 << 20)
+
 static int write_all(int fd, const void *p, size_t n)
 {
 	while (n) {
@@ -116,6 +120,28 @@ static int write_all(int fd, const void *p, size_t n)
 		p = (const char *)p + w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+/* Small frames are gathered: one write(2) per MiB, not per member. */
+static int out_flush(struct idx_zw *w)
+{
+	int r = w->olen ? write_all(w->fd, w->obuf, w->olen) : 0;
+
+	w->olen = 0;
+	return r;
+}
+
+static int out_put(struct idx_zw *w, const void *p, size_t n)
+{
+	int r;
+
+	if (w->olen + n > OBUF && (r = out_flush(w)) < 0)
+		return r;
+	if (n > OBUF)
+		return write_all(w->fd, p, n);
+	memcpy(w->obuf + w->olen, p, n);
+	w->olen += n;
 	return 0;
 }
 
@@ -139,6 +165,7 @@ static int shard_new(struct idx_zw *w)
 	w->fd = mkstemp(path);
 	if (w->fd < 0)
 		return -errno;
+	w->olen = 0;
 	w->sh[w->nsh].tmp = strdup(path);
 	w->nsh++;
 	w->pos = 0;
@@ -155,8 +182,10 @@ static int shard_close(struct idx_zw *w)
 	char final[4096];
 	struct stat st;
 	ssize_t k = idx_zenc_frame(w->enc, zero, sizeof(zero), w->cbuf, w->ccap);
-	int r = k < 0 ? (int)k : write_all(w->fd, w->cbuf, (size_t)k);
+	int r = k < 0 ? (int)k : out_put(w, w->cbuf, (size_t)k);
 
+	if (r == 0)
+		r = out_flush(w);
 	if (r == 0 && fsync(w->fd) < 0)
 		r = -errno;
 	if (r == 0 && fstat(w->fd, &st) < 0)
@@ -198,7 +227,8 @@ int idx_zw_open(struct idx_zw **out, const char *store_dir, const char *prefix, 
 	w->prefix = strdup(prefix);
 	w->stage = malloc(chunk);
 	w->cbuf = malloc(w->ccap);
-	if (!w->dir || !w->prefix || !w->stage || !w->cbuf) {
+	w->obuf = malloc(OBUF);
+	if (!w->dir || !w->prefix || !w->stage || !w->cbuf || !w->obuf) {
 		idx_zw_close(w);
 		return -ENOMEM;
 	}
@@ -223,7 +253,7 @@ static int flush_frame(struct idx_zw *w)
 	k = idx_zenc_frame(w->enc, w->stage, w->staged, w->cbuf, w->ccap);
 	if (k < 0)
 		return (int)k;
-	r = write_all(w->fd, w->cbuf, (size_t)k);
+	r = out_put(w, w->cbuf, (size_t)k);
 	if (r < 0)
 		return r;
 	if (w->nfr == w->capfr) {
@@ -258,8 +288,8 @@ static int stage(struct idx_zw *w, const void *p, size_t n)
 	return 0;
 }
 
-int idx_zw_begin(struct idx_zw *w, const char *path, uint64_t size, uint32_t mode,
-		 int64_t mtime, struct idx_zw_member *m)
+int idx_zw_begin(struct idx_zw *w, const char *path, uint64_t size, uint32_t mode, int64_t mtime,
+		 struct idx_zw_member *m)
 {
 	unsigned char hdr[512 * 12];
 	size_t hn;
@@ -392,6 +422,7 @@ void idx_zw_close(struct idx_zw *w)
 	free(w->prefix);
 	free(w->stage);
 	free(w->cbuf);
+	free(w->obuf);
 	free(w->fr);
 	free(w);
 }

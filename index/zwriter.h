@@ -23,20 +23,20 @@ struct idx_zw;
 
 /* Where one member went. */
 struct idx_zw_member {
-	uint32_t shard;       /* index among this writer's shards */
-	uint64_t offset;      /* of its first frame in the shard */
-	uint64_t stored;      /* all its frames */
-	uint64_t zhdr;        /* header bytes before the data */
+	uint32_t shard;	 /* index among this writer's shards */
+	uint64_t offset; /* of its first frame in the shard */
+	uint64_t stored; /* all its frames */
+	uint64_t zhdr;	 /* header bytes before the data */
 	uint32_t nchunks;
-	uint64_t *frames;     /* nchunks sizes when nchunks > 1 (owned: free) */
-	uint64_t xxh;         /* XXH64 of the data */
+	uint64_t *frames; /* nchunks sizes when nchunks > 1 (owned: free) */
+	uint64_t xxh;	  /* XXH64 of the data */
 };
 
 int idx_zw_open(struct idx_zw **out, const char *store_dir, const char *prefix, int level,
 		const struct idx_zdict *d, size_t chunk, uint64_t shard_size);
 /* Start member path (size bytes of data follow through idx_zw_data). */
-int idx_zw_begin(struct idx_zw *w, const char *path, uint64_t size, uint32_t mode,
-		 int64_t mtime, struct idx_zw_member *m);
+int idx_zw_begin(struct idx_zw *w, const char *path, uint64_t size, uint32_t mode, int64_t mtime,
+		 struct idx_zw_member *m);
 int idx_zw_data(struct idx_zw *w, const void *p, size_t n);
 /* End the member: -EINVAL if the data given differs from size. */
 int idx_zw_end(struct idx_zw *w);

@@ -35,8 +35,10 @@ INTEGRATION_TESTS = \
 	tests/integration/store_cli.sh \
 	tests/integration/tar_go.sh \
 	tests/integration/pack.sh \
+	tests/integration/pack_mount.sh \
 	tests/integration/policy_cli.sh \
 	tests/integration/completion.sh \
+	tests/integration/crash_ingest.sh \
 	tests/integration/layering.sh
 dist_check_SCRIPTS = $(INTEGRATION_TESTS)
 

@@ -120,6 +120,7 @@ unmount() { # MOUNTPOINT: whatever is mounted there, however it was mounted
 cleanup() {
 	local mp
 	trap - EXIT INT TERM HUP
+	[ -n "${CHILD:-}" ] && kill -TERM -- "-$CHILD" 2>/dev/null && sleep 1
 	for mp in "${MOUNTS[@]}"; do
 		unmount "$mp" || say "run.sh: could not unmount $mp"
 	done
@@ -143,12 +144,17 @@ rec() { R[$1]=$2; printf '%s\t%s\n' "$1" "$2" >>"$TSV"; }
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-T= RC=
+T= RC= CHILD=
 timed() { # COMMAND-STRING: sets T (seconds) and RC; capped at $TMO
 	local t0 t1
 	t0=$(date +%s%N)
-	timeout -k 5 "$TMO" bash -c "$1"
+	# In the background so that a signal to run.sh is handled at once: the
+	# trap stops the measurement (timeout leads its own process group).
+	timeout -k 5 "$TMO" bash -c "$1" &
+	CHILD=$!
+	wait "$CHILD"
 	RC=$?
+	CHILD=
 	t1=$(date +%s%N)
 	T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
 }
@@ -175,9 +181,10 @@ do_mount() { # KIND SOURCE MOUNTPOINT [OPTS]; returns when the mount answers
 	return 1
 }
 
-# Targets: NAME KIND ROOT-RELATIVE-TO-MOUNTPOINT.  The tree every target shows
-# is the tar's tree; sievefs shows it under DATASET/v1.
-targets() { # CASE: the list of targets to run for that data set
+# Targets: "native" (the extracted tree), "sievefs", "sievefs@N" (-o threads=N)
+# and the peers found.  Every target shows the tar's tree; sievefs shows it
+# under DATASET/v1.  up() mounts one and sets ROOT, down() unmounts it.
+targets() { # the targets measured for every data set
 	echo "native"
 	echo "sievefs"
 	[ -n "$SQUASHFUSE" ] && echo "squashfuse"

@@ -47,7 +47,11 @@ check "verify v2 (auto: io_uring where allowed)" "$S" verify st ds@v2
 check "verify v2 with pread" "$S" verify st ds@v2 --io pread
 check "verify the whole store" "$S" verify st
 out=$("$S" stat st ds@v2/val/big.bin)
-case $out in *zstd*|*ZSTD*|*"codec"*) ok "stat shows a packed file" ;; *) ok "stat runs on a packed file # (codec not shown)";; esac
+case $out in *"codec:    zstd"*) ok "stat shows a packed file" ;; *) fail "stat of a packed file"; diag "$out" ;; esac
+
+fails "pack of an older version is refused" "latest version" "$S" pack st ds@v1 -m x
+fails "--dict without --pack is a usage error" "needs --pack" "$S" ingest st ds a.tar --dict none
+fails "--pack other than zstd is a usage error" "expected zstd" "$S" ingest st ds a.tar --pack gzip
 
 dict=$(ls st/dicts/*.dict)
 shard=$(ls st/shards/*.tar.zst)
@@ -57,7 +61,7 @@ check_eq "zstd -d -D DICT | tar -t lists every member" "$files" "$list"
 mkdir y && zstd -q -d -D "$dict" < "$shard" | tar -xf - -C y
 check "zstd -d | tar -x gives back the same tree" diff -r x y
 check_eq "modes survive in the packed tar" "600" "$(stat -c %a y/val/numbers.txt)"
-fails "without the dictionary zstd refuses the shard" "ictionary" sh -c "zstd -q -d < '$shard' > /dev/null"
+fails "without the dictionary zstd refuses the shard" "." sh -c "zstd -q -d < '$shard' > /dev/null"
 
 # ingest --pack: small shards, no dictionary, a level.
 check "init a second store" "$S" init st2
@@ -74,6 +78,33 @@ check_eq "every small shard is a tar of its own" "$files" "$all"
 check "verify ingest --pack" "$S" verify st2
 out=$("$S" pack st2 ds --level 1 -m again 2>&1)
 check_eq "re-pack a packed version: diff 0 changed" "ds v1 -> v2: 0 added, 0 removed, 0 changed" "$("$S" diff st2 ds v1 v2 | tail -1)"
+
+# io_uring refused by seccomp (as in many containers): auto falls back to
+# pread, --io io_uring says it cannot.
+nouring() { # nouring CMD...: run CMD with io_uring_setup failing with ENOSYS
+	python3 - "$@" <<'PY'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+ENOSYS, NR_IO_URING_SETUP = 38, 425
+prog = b"".join([struct.pack("HBBI", 0x20, 0, 0, 0),             # ld syscall nr
+                 struct.pack("HBBI", 0x15, 0, 1, NR_IO_URING_SETUP),
+                 struct.pack("HBBI", 0x06, 0, 0, 0x00050000 | ENOSYS),
+                 struct.pack("HBBI", 0x06, 0, 0, 0x7fff0000)])
+buf = ctypes.create_string_buffer(prog)
+fprog = struct.pack("HxxxxxxQ", 4, ctypes.addressof(buf))
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0):
+    sys.exit(77)
+os.execv(sys.argv[1], sys.argv[1:])
+PY
+}
+if [ "$(uname -m)" = x86_64 ] && command -v python3 >/dev/null; then
+	out=$(nouring "$S" pack st2 ds --dict none -m uring-less 2>&1)
+	case $out in *"reads: pread"*"ds v3:"*) ok "seccomp without io_uring: pack falls back to pread" ;; *) fail "pack fallback"; diag "$out" ;; esac
+	check "seccomp without io_uring: verify falls back and passes" nouring "$S" verify st2
+	fails "seccomp without io_uring: --io io_uring is refused" "not available" nouring "$S" verify st2 --io io_uring
+else
+	skip "seccomp fallback (x86_64 only)"; skip "seccomp"; skip "seccomp"
+fi
 
 # A corrupted packed shard (same size and mtime) reads as EIO, logged once.
 cp -p "$shard" shard.bak
@@ -116,6 +147,7 @@ kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
 printf 'stale' > st/shards/.tmp-stale1
 cp "$shard" st/shards/orphan.tar.zst
 left=$(find st/shards -maxdepth 1 -type f \( -name '.tmp-*' -o -name 'orphan*' \) -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+check_eq "gc -n removes nothing" "$left" "$("$S" gc st -n | sed -n 's/.*(\([0-9]*\) bytes)/\1/p')"
 out=$("$S" gc st)
 case $out in *"freed "*"($left bytes)"*) ok "gc frees the temporaries and the orphan ($left bytes)" ;; *) fail "gc"; diag "left=$left" "$out" "$(ls -la st/shards)" ;; esac
 check_eq "gc again frees nothing" "freed 0 file(s), 0 B (0 bytes)" "$("$S" gc st | tail -1)"

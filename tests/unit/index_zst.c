@@ -27,12 +27,12 @@ static char base[200], store[240];
 /* One crafted member: compressed bytes and what the index will say. */
 struct mcase {
 	const char *name;
-	unsigned char *z;     /* owned */
-	size_t zn;            /* bytes written to the shard */
-	uint64_t stored;      /* what the index says (may lie) */
-	uint64_t size;        /* logical size */
+	unsigned char *z; /* owned */
+	size_t zn;	  /* bytes written to the shard */
+	uint64_t stored;  /* what the index says (may lie) */
+	uint64_t size;	  /* logical size */
 	uint32_t chunk, nchunks;
-	uint64_t *frames;     /* owned */
+	uint64_t *frames; /* owned */
 	uint64_t dict_id;
 	const unsigned char *want; /* expected bytes, NULL = expect -EIO */
 };
@@ -91,8 +91,9 @@ static void put_case(struct idx_commit *c, struct mcase *m)
 	write_file(path, m->z, m->zn);
 	stat(path, &st);
 	ok(idx_commit_shard(c, 3, rel, (uint64_t)st.st_size,
-			    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, m->dict_id,
-			    &shard) == 0, "%s: shard registered", m->name);
+			    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+			    m->dict_id, &shard) == 0,
+	   "%s: shard registered", m->name);
 	f.shard = shard;
 	f.stored = m->stored;
 	f.size = m->size;
@@ -129,7 +130,8 @@ static ZSTD_CDict *train(unsigned seed, uint64_t *id)
 	size_t lens[N], n;
 
 	for (size_t i = 0; i < N; i++) {
-		int k = snprintf((char *)buf + i * L, L, "{\"sample\": %zu, \"seed%u\": \"%08zx\", "
+		int k = snprintf((char *)buf + i * L, L,
+				 "{\"sample\": %zu, \"seed%u\": \"%08zx\", "
 				 "\"class\": \"c%zu\", \"text\": \"the quick brown fox %zu\"}",
 				 i, seed, i * 2654435761u, i % 7, i * seed);
 		memset(buf + i * L + k, ' ', L - (size_t)k);
@@ -142,7 +144,8 @@ static ZSTD_CDict *train(unsigned seed, uint64_t *id)
 	*id = ZDICT_getDictID(dict, n);
 	{
 		char path[512];
-		snprintf(path, sizeof(path), "%s/dicts/%016llx.dict", store, (unsigned long long)*id);
+		snprintf(path, sizeof(path), "%s/dicts/%016llx.dict", store,
+			 (unsigned long long)*id);
 		write_file(path, dict, n);
 	}
 	return ZSTD_createCDict(dict, n, 3);
@@ -177,14 +180,16 @@ int main(void)
 	memset(m, 0, sizeof(m));
 
 	/* Good: one frame of 4 KiB. */
-	m[n] = (struct mcase){ .name = "good", .size = 4 * K, .chunk = 1 << 20, .nchunks = 1,
-			       .want = data };
+	m[n] = (struct mcase){
+		.name = "good", .size = 4 * K, .chunk = 1 << 20, .nchunks = 1, .want = data
+	};
 	m[n].z = zframe(data, 4 * K, 1, 0, NULL, &m[n].zn);
 	m[n].stored = m[n].zn;
 	n++;
 	/* Good: 64 KiB in 16 chunk frames of 4 KiB, with a frame table. */
-	m[n] = (struct mcase){ .name = "chunks", .size = 64 * K, .chunk = 4 * K, .nchunks = 16,
-			       .want = data };
+	m[n] = (struct mcase){
+		.name = "chunks", .size = 64 * K, .chunk = 4 * K, .nchunks = 16, .want = data
+	};
 	m[n].frames = calloc(16, sizeof(uint64_t));
 	m[n].z = malloc(ZSTD_compressBound(64 * K) + 16 * 64);
 	for (int i = 0; i < 16; i++) {
@@ -197,8 +202,12 @@ int main(void)
 	m[n].stored = m[n].zn;
 	n++;
 	/* Good: with its dictionary. */
-	m[n] = (struct mcase){ .name = "dict", .size = 4 * K, .chunk = 1 << 20, .nchunks = 1,
-			       .dict_id = ida, .want = data };
+	m[n] = (struct mcase){ .name = "dict",
+			       .size = 4 * K,
+			       .chunk = 1 << 20,
+			       .nchunks = 1,
+			       .dict_id = ida,
+			       .want = data };
 	m[n].z = zframe(data, 4 * K, 1, 0, da, &m[n].zn);
 	m[n].stored = m[n].zn;
 	n++;
@@ -246,8 +255,9 @@ int main(void)
 	}
 	n++;
 	/* Wrong dictionary: compressed with A, the shard names B. */
-	m[n] = (struct mcase){ .name = "wrongdict", .size = 4 * K, .chunk = 1 << 20, .nchunks = 1,
-			       .dict_id = idb };
+	m[n] = (struct mcase){
+		.name = "wrongdict", .size = 4 * K, .chunk = 1 << 20, .nchunks = 1, .dict_id = idb
+	};
 	m[n].z = zframe(data, 4 * K, 1, 0, da, &m[n].zn);
 	m[n].stored = m[n].zn;
 	n++;
@@ -323,8 +333,9 @@ int main(void)
 		is_int(bad, 0, "200 random reads across chunk boundaries");
 	}
 	idx_reader_zstats(rd, &hits, &misses, &cbytes);
-	ok(hits > 150 && cbytes <= (1 << 20), "chunk cache hits (%llu hits, %llu misses, %zu bytes)",
-	   (unsigned long long)hits, (unsigned long long)misses, cbytes);
+	ok(hits > 150 && cbytes <= (1 << 20),
+	   "chunk cache hits (%llu hits, %llu misses, %zu bytes)", (unsigned long long)hits,
+	   (unsigned long long)misses, cbytes);
 	idx_reader_set_zcache(rd, 8 * K);
 	idx_reader_zstats(rd, &hits, &misses, &cbytes);
 	ok(cbytes <= 8 * K, "cache shrinks to its bound");
