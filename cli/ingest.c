@@ -177,6 +177,9 @@ int cli_ingest(int argc, char **argv)
 	}
 	if (st.refused)
 		fprintf(stderr, "sievefs: %" PRIu64 " member(s) refused (see above)\n", st.refused);
+	if (st.notattrs)
+		fprintf(stderr, "sievefs: %" PRIu64 " .json member(s) are not flat JSON objects: "
+			"ingested as files, not read as attributes\n", st.notattrs);
 	if (st.members == 0) {
 		fprintf(stderr, "sievefs: no file to ingest in the given sources; nothing was committed\n");
 		idx_commit_abort(c);

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
 {
 	const struct cli_verb *v;
 
-	cm_log_init("sievefs", 0, 0);
+	cm_log_init("sievefs", 0, getenv("SIEVEFS_DEBUG") != NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

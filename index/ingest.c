@@ -36,8 +36,8 @@
 enum { M_FILE, M_HARD, M_SYM, M_DROP };
 
 struct mem {
-	char *path;       /* owned */
-	char *link;       /* owned, links only */
+	char *path;       /* in the plan's arena */
+	char *link;       /* in the plan's arena: link target, or a file's path */
 	int kind;
 	uint64_t shard;   /* shard id (directory sources: one per file) */
 	uint64_t hdr, off, size;
@@ -48,30 +48,61 @@ struct mem {
 	size_t target;    /* links: resolved member index */
 };
 
+/* Paths are many and small: they live in 1 MiB blocks freed together. */
+struct arena {
+	char **blk;
+	size_t nblk, used;
+};
+
+#define ARENA_BLOCK ((size_t)1 << 20)
+
+static char *arena_dup(struct arena *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (n > ARENA_BLOCK)
+		return NULL;
+	if (!a->nblk || a->used + n > ARENA_BLOCK) {
+		char **b = realloc(a->blk, (a->nblk + 1) * sizeof(*b));
+		if (!b)
+			return NULL;
+		a->blk = b;
+		if (!(a->blk[a->nblk] = malloc(ARENA_BLOCK)))
+			return NULL;
+		a->nblk++;
+		a->used = 0;
+	}
+	p = a->blk[a->nblk - 1] + a->used;
+	memcpy(p, s, n);
+	a->used += n;
+	return p;
+}
+
 struct plan {
 	const char *src;
 	struct mem *v;
 	size_t n, cap;
-	struct cm_strset map; /* path -> index + 1 */
+	size_t nlinks;
+	struct arena names;
+	struct cm_strset map; /* path -> index + 1; built only when there are links */
 	struct idx_ingest_stats *st;
 };
 
 static void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->v[i].path);
-		free(p->v[i].link);
+	for (size_t i = 0; i < p->n; i++)
 		free(p->v[i].side);
-	}
+	for (size_t i = 0; i < p->names.nblk; i++)
+		free(p->names.blk[i]);
+	free(p->names.blk);
 	free(p->v);
 	cm_strset_free(&p->map);
 }
 
 static int plan_add(struct plan *p, const char *path, int kind, struct mem **out)
 {
-	struct cm_strset_ent *e;
 	struct mem *m;
-	int r;
 
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 256;
@@ -83,22 +114,34 @@ static int plan_add(struct plan *p, const char *path, int kind, struct mem **out
 	}
 	m = &p->v[p->n];
 	memset(m, 0, sizeof(*m));
-	m->path = strdup(path);
+	m->path = arena_dup(&p->names, path);
 	if (!m->path)
 		return -ENOMEM;
 	m->kind = kind;
-	r = cm_strset_add(&p->map, path, strlen(path), &e);
-	if (r < 0) {
-		free(m->path);
-		return r;
-	}
-	if (r == 0) {
-		cm_warn("%s: %s appears more than once; the last one wins", p->src, path);
-		p->st->dups++;
-		p->v[e->val - 1].kind = M_DROP;
-	}
-	e->val = ++p->n;
+	p->nlinks += kind != M_FILE;
+	p->n++;
 	*out = m;
+	return 0;
+}
+
+/* Links resolve by path within their source: index every member's path (the
+ * last of equal paths wins, as it will in the commit).  Sources without links
+ * skip this; a repeated path is then reported when it is put. */
+static int build_map(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct cm_strset_ent *e;
+		int r = cm_strset_add(&p->map, p->v[i].path, strlen(p->v[i].path), &e);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			cm_warn("%s: %s appears more than once; the last one wins", p->src,
+				p->v[i].path);
+			p->st->dups++;
+			p->v[e->val - 1].kind = M_DROP;
+		}
+		e->val = i + 1;
+	}
 	return 0;
 }
 
@@ -204,8 +247,15 @@ static int resolve(struct plan *p, size_t i, int depth)
 	return 0;
 }
 
-static void resolve_links(struct plan *p)
+static int resolve_links(struct plan *p)
 {
+	int r;
+
+	if (!p->nlinks)
+		return 0;
+	r = build_map(p);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < p->n; i++) {
 		struct mem *m = &p->v[i];
 		if ((m->kind == M_HARD || m->kind == M_SYM) && resolve(p, i, 0) < 0) {
@@ -213,6 +263,7 @@ static void resolve_links(struct plan *p)
 			p->st->refused++;
 		}
 	}
+	return 0;
 }
 
 /* ---- checksums: one sequential pass over a shard ---- */
@@ -362,7 +413,10 @@ static int sidecar(struct idx_commit *c, const char *src, const char *path, cons
 		ac.err = 0;
 		r = idx_json_flat(buf, size, attr_cb, &ac, &why, &pos);
 		if (r == -EINVAL) {
-			cm_warn("%s: %s: byte %zu: %s; not read as attributes", src, path, pos, why);
+			/* Plenty of trees hold .json files that are data, not
+			 * sidecars: one summary line per ingest, details in -d. */
+			cm_debug("%s: %s: byte %zu: %s; not read as attributes", src, path, pos, why);
+			st->notattrs++;
 			idx_attrset_clear(&a);
 			r = 0;
 		} else if (r == 1) {
@@ -402,7 +456,7 @@ static int put_all(struct idx_commit *c, struct plan *p, const struct idx_backen
 		fl.mtime = m->mtime;
 		r = idx_commit_put(c, m->path, strlen(m->path), &fl);
 		if (r == 1) {
-			cm_warn("%s: %s was given by an earlier source too; the last one wins",
+			cm_warn("%s: %s appears more than once; the last one wins",
 				p->src, m->path);
 			p->st->dups++;
 			r = 0;
@@ -494,7 +548,7 @@ static int tar_plan(struct plan *p, struct sumio *io, uint64_t size, uint64_t sh
 		m->size = tm.size;
 		m->mode = tm.mode;
 		m->mtime = tm.mtime;
-		if (kind != M_FILE && !(m->link = strdup(tm.linkname))) {
+		if (kind != M_FILE && !(m->link = arena_dup(&p->names, tm.linkname))) {
 			r = -ENOMEM;
 			break;
 		}
@@ -531,7 +585,9 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 	r = tar_plan(&p, &io, size, shard, err, errlen);
 	if (r < 0)
 		goto out;
-	resolve_links(&p);
+	r = resolve_links(&p);
+	if (r < 0)
+		goto out;
 	io.buf = malloc(READ_CHUNK);
 	if (!io.buf) {
 		r = -ENOMEM;
@@ -577,7 +633,7 @@ static int dir_file(struct dwalk *w, const char *abs, const char *rel, const str
 	m->size = (uint64_t)st->st_size;
 	m->mode = st->st_mode & 07777;
 	m->mtime = st->st_mtim.tv_sec;
-	m->link = strdup(abs); /* where to read it for the checksum */
+	m->link = arena_dup(&w->p->names, abs); /* where to read it for the checksum */
 	return m->link ? 0 : -ENOMEM;
 }
 

@@ -19,6 +19,7 @@ struct idx_ingest_stats {
 	uint64_t refused; /* members refused (devices, links that dangle, ...) */
 	uint64_t dups;    /* paths given more than once (last wins) */
 	uint64_t attrs;   /* attribute sidecars applied */
+	uint64_t notattrs; /* .json members that are not flat objects (kept as files) */
 };
 
 /* Index one source: a tar file or a directory.  Warnings about refused
