@@ -22,6 +22,8 @@ struct fs_config {
 	int debug;              /* -d: debug logging and libfuse's request trace */
 	unsigned threads;       /* -o threads=N, 1 = single-threaded loop */
 	unsigned max_open_shards; /* -o max_open_shards=N, 0 = reader default */
+	int have_zcache;        /* -o zstd_cache=SIZE given */
+	uint64_t zcache;        /* bytes of decoded zstd chunks to keep */
 	double attr_timeout;    /* -o attr_timeout=S for root and dataset dirs, <= 1 */
 	int have_uid, have_gid; /* -o uid=N / gid=N, else the mounting user */
 	uid_t uid;

@@ -112,6 +112,13 @@ static int one(struct fs_config *c, char *opt, char *err, size_t errlen)
 		c->max_open_shards = (unsigned)v;
 		return rc;
 	}
+	if (!strcmp(opt, "zstd_cache")) {
+		if (cm_parse_size(val, &c->zcache) < 0 || c->zcache > ((uint64_t)1 << 40))
+			return fail(err, errlen, "-o zstd_cache=%s: expected a size such as 64M "
+						 "(0 keeps no chunks)", val);
+		c->have_zcache = 1;
+		return 0;
+	}
 	if (!strcmp(opt, "uid") || !strcmp(opt, "gid")) {
 		rc = num(opt, val, 0, UINT32_MAX - 1, &v, err, errlen);
 		if (rc == 0 && opt[0] == 'u') {

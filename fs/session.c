@@ -360,6 +360,8 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 		cm_err("%s: cannot set up the shard reader: %s", store, idx_strerror(rc));
 		goto out;
 	}
+	if (c->have_zcache)
+		idx_reader_set_zcache(fs->reader, (size_t)c->zcache);
 	rc = fs_pol_init(fs, c, store);
 	if (rc < 0)
 		goto out; /* it said why */

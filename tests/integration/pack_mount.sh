@@ -7,7 +7,7 @@
 fs_require_mount
 command -v python3 >/dev/null || skip_all "python3 missing"
 fs_setup
-plan 6
+plan 7
 
 fs_make_tree "$T/src" 1
 fs_make_shard "$T/src" "$T/s.tar"
@@ -17,7 +17,8 @@ mkdir -p "$T/x" && tar -xf "$T/s.tar" -C "$T/x"
 	{ echo "Bail out! cannot build the packed store"; exit 99; }
 M=$T/mnt
 # -o zstd_cache=SIZE is wired by fs/ (idx_reader_set_zcache); default here.
-check "mount the store" fs_mount "$T/store" "$M"
+fails "-o zstd_cache needs a size" "zstd_cache" "$SIEVEFS" mount "$T/store" "$M" -o zstd_cache=lots
+check "mount the store (a 2 MiB chunk cache)" fs_mount "$T/store" "$M" -o zstd_cache=2M
 check "packed v2 equals tar -x of the source shard" diff -r "$T/x" "$M/ds/v2"
 check "raw v1 still equals it" diff -r "$T/x" "$M/ds/v1"
 check "a chunked 2 MiB file compares with cmp" cmp "$T/x/deep/a/b/c/big.bin" "$M/ds/v2/deep/a/b/c/big.bin"
