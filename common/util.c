@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -265,4 +266,18 @@ int cm_is_json_number(const char *s, size_t n)
 			return 0;
 	}
 	return i == n && n > 0;
+}
+
+int cm_write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

@@ -40,6 +40,9 @@ char *cm_fmt_time(int64_t t, char *buf, size_t len);
 /* Write s as a JSON string literal (with quotes) into a stdio stream. */
 void cm_json_str(FILE *f, const char *s, size_t n);
 
+/* write(2) all of p, retrying short writes and EINTR; 0 or -errno. */
+int cm_write_all(int fd, const void *p, size_t n);
+
 /* True when s[0..n) is a number as JSON writes it (-?int frac? exp?). */
 int cm_is_json_number(const char *s, size_t n);
 

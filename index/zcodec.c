@@ -17,6 +17,7 @@
 #include <zdict.h>
 #include <zstd.h>
 
+#include "common/util.h"
 #include "index/zcodec.h"
 
 #define DICT_MAX ((size_t)4 << 20)
@@ -229,20 +230,6 @@ void idx_zdict_free(struct idx_zdict *d)
 	free(d);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int idx_zdict_save(const struct idx_zdict *d, const char *store_dir)
 {
 	char path[4096], tmp[4096 + 16];
@@ -258,7 +245,7 @@ int idx_zdict_save(const struct idx_zdict *d, const char *store_dir)
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, d->buf, d->len);
+	r = cm_write_all(fd, d->buf, d->len);
 	if (r == 0 && fchmod(fd, 0644) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)

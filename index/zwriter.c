@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/hash.h"
+#include "common/util.h"
 #include "index/zwriter.h"
 
 struct zshard {
@@ -109,24 +110,10 @@ size_t idx_tar_header(unsigned char *buf, size_t cap, const char *path, uint64_t
 
 #define OBUF ((size_t)1 << 20)
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Small frames are gathered: one write(2) per MiB, not per member. */
 static int out_flush(struct idx_zw *w)
 {
-	int r = w->olen ? write_all(w->fd, w->obuf, w->olen) : 0;
+	int r = w->olen ? cm_write_all(w->fd, w->obuf, w->olen) : 0;
 
 	w->olen = 0;
 	return r;
@@ -139,7 +126,7 @@ static int out_put(struct idx_zw *w, const void *p, size_t n)
 	if (w->olen + n > OBUF && (r = out_flush(w)) < 0)
 		return r;
 	if (n > OBUF)
-		return write_all(w->fd, p, n);
+		return cm_write_all(w->fd, p, n);
 	memcpy(w->obuf + w->olen, p, n);
 	w->olen += n;
 	return 0;
