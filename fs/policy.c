@@ -278,13 +278,6 @@ static struct wscope *scope(struct fs_preq *q, struct idx_txn *t, uint32_t ds, u
 
 /* ---- deciding ------------------------------------------------------------ */
 
-int fs_attr_stop(const struct idx_attr *a, void *ctx)
-{
-	(void)a;
-	(void)ctx;
-	return 1;
-}
-
 static int copy_cb(const struct idx_attr *a, void *ctx)
 {
 	struct fs_lazy *lz = ctx;
@@ -369,7 +362,7 @@ static int decide(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ve
 		lz.id = 0;
 		lz.loaded = lz.err = 0;
 		lz.n = 0;
-		r = idx_sample_attrs(t, ds, ver, dir_id, name, namelen, fs_attr_stop, NULL, &lz.id);
+		r = idx_sample_attr_id(t, ds, ver, dir_id, name, namelen, &lz.id);
 		if (r < 0 && r != -ENOENT)
 			return r;
 		if (r == -ENOENT)

@@ -56,7 +56,6 @@ struct fs_lazy {
 };
 int fs_lazy_attr(void *ctx, const char *key, size_t keylen, struct pol_attr *out);
 /* idx_sample_attrs callback that stops at once: only the set's id is wanted. */
-int fs_attr_stop(const struct idx_attr *a, void *ctx);
 
 int64_t fs_mono_ns(void);
 /* Fill q->c (the caller) if not done yet. */

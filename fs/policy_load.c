@@ -82,8 +82,8 @@ static int provide(void *ctx, const char *dataset, const char *version, const ch
 		r = idx_resolve(pv->t, d.id, ver, dpath, &dir);
 		if (r < 0)
 			return r;
-		r = idx_sample_attrs(pv->t, d.id, ver, dir.dir_id, base, strlen(base), fs_attr_stop,
-				     NULL, &pv->lz.id);
+		r = idx_sample_attr_id(pv->t, d.id, ver, dir.dir_id, base, strlen(base),
+				       &pv->lz.id);
 		if (r < 0 && r != -ENOENT)
 			return r;
 	}

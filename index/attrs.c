@@ -215,10 +215,8 @@ out:
 	return r;
 }
 
-int idx_sample_attrs(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
-		     const char *name, size_t namelen,
-		     int (*cb)(const struct idx_attr *a, void *ctx), void *ctx,
-		     uint64_t *attr_id)
+int idx_sample_attr_id(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
+		       const char *name, size_t namelen, uint64_t *attr_id)
 {
 	struct idx_sample smp;
 	size_t stem = cm_sample_key_len(name, namelen);
@@ -226,9 +224,22 @@ int idx_sample_attrs(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_
 
 	if (r == 0 && !smp.live)
 		r = -ENOENT;
+	if (r == 0)
+		*attr_id = smp.attr_id;
+	return r;
+}
+
+int idx_sample_attrs(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
+		     const char *name, size_t namelen,
+		     int (*cb)(const struct idx_attr *a, void *ctx), void *ctx,
+		     uint64_t *attr_id)
+{
+	uint64_t id = 0;
+	int r = idx_sample_attr_id(t, ds, ver, dir_id, name, namelen, &id);
+
 	if (r < 0)
 		return r;
 	if (attr_id)
-		*attr_id = smp.attr_id;
-	return idx_attrs_get(t, smp.attr_id, cb, ctx);
+		*attr_id = id;
+	return idx_attrs_get(t, id, cb, ctx);
 }

@@ -165,6 +165,11 @@ int idx_sample_attrs(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_
 		     const char *name, size_t namelen,
 		     int (*cb)(const struct idx_attr *a, void *ctx), void *ctx,
 		     uint64_t *attr_id);
+/* Just the interned attribute-set id of the sample owning `name` (0 = no
+ * attributes): one lookup, for callers that memoize by id.  -ENOENT when no
+ * live sample owns the name. */
+int idx_sample_attr_id(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
+		       const char *name, size_t namelen, uint64_t *attr_id);
 /* Decode an interned attribute set by id. */
 int idx_attrs_get(struct idx_txn *t, uint64_t attr_id,
 		  int (*cb)(const struct idx_attr *a, void *ctx), void *ctx);
