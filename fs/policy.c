@@ -47,6 +47,13 @@ struct wscope {
 	char dsname[IDX_NAME_MAX + 1];
 	char *names[NAMES_MAX];
 	size_t nnames;
+	/* The last sample looked up in this (immutable) version: the members of
+	 * a WebDataset sample are neighbours in a listing, so they share one
+	 * index lookup. */
+	int m_valid, m_rc;
+	uint64_t m_dir, m_id;
+	size_t m_len;
+	char m_stem[IDX_NAME_MAX + 1];
 };
 
 struct fs_wpol {
@@ -208,6 +215,28 @@ static int names_cb(const char *name, uint32_t ver, void *ctx)
 }
 
 /* The worker's scope for (ds, ver) and this caller; NULL on failure. */
+static int sample_attr_id(struct wscope *s, struct idx_txn *t, uint32_t ds, uint32_t ver,
+			  uint64_t dir_id, const char *name, size_t namelen, uint64_t *id)
+{
+	size_t stem = cm_sample_key_len(name, namelen);
+
+	if (s->m_valid && s->m_dir == dir_id && s->m_len == stem &&
+	    !memcmp(s->m_stem, name, stem)) {
+		*id = s->m_id;
+		return s->m_rc;
+	}
+	*id = 0;
+	s->m_rc = idx_sample_attr_id(t, ds, ver, dir_id, name, namelen, id);
+	if (s->m_rc < 0 && s->m_rc != -ENOENT)
+		return s->m_rc; /* not remembered: a real error */
+	s->m_valid = stem <= IDX_NAME_MAX;
+	s->m_dir = dir_id;
+	s->m_len = stem;
+	memcpy(s->m_stem, name, stem < sizeof(s->m_stem) ? stem : 0);
+	s->m_id = *id;
+	return s->m_rc;
+}
+
 static struct wscope *scope(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver)
 {
 	struct fs_wpol *w = q->w;
@@ -362,7 +391,7 @@ static int decide(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ve
 		lz.id = 0;
 		lz.loaded = lz.err = 0;
 		lz.n = 0;
-		r = idx_sample_attr_id(t, ds, ver, dir_id, name, namelen, &lz.id);
+		r = sample_attr_id(s, t, ds, ver, dir_id, name, namelen, &lz.id);
 		if (r < 0 && r != -ENOENT)
 			return r;
 		if (r == -ENOENT)
