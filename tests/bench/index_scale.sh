@@ -26,24 +26,7 @@ pages() { mdb_stat -n -e "$W/st/index.mdb" | awk '/Number of pages used/ { print
 psize() { mdb_stat -n -e "$W/st/index.mdb" | awk '/Page size/ { print $3 }'; }
 
 echo "== generating a tar of $N one-member samples (1,000 per directory)"
-/usr/bin/python3 - "$W/big.tar" "$N" <<'PY'
-import sys
-out, n = sys.argv[1], int(sys.argv[2])
-def hdr(name, size):
-    h = bytearray(512)
-    h[0:len(name)] = name
-    h[100:108] = b"0000644\0"; h[108:116] = b"0000000\0"; h[116:124] = b"0000000\0"
-    h[124:136] = b"%011o\0" % size; h[136:148] = b"14755143000\0"
-    h[148:156] = b" " * 8; h[156:157] = b"0"; h[257:263] = b"ustar\0"; h[263:265] = b"00"
-    h[148:156] = b"%06o\0 " % sum(h)
-    return bytes(h)
-with open(out, "wb", buffering=1 << 22) as f:
-    for i in range(n):
-        data = b"sample %09d\n" % i
-        f.write(hdr(b"d%04d/%07d.txt" % (i // 1000, i), len(data)))
-        f.write(data + b"\0" * (512 - len(data)))
-    f.write(b"\0" * 1024)
-PY
+/usr/bin/python3 "$(dirname "$0")/gen_samples.py" "$W/big.tar" "$N"
 "$S" init "$W/st" >/dev/null
 t0=$(now); "$S" ingest "$W/st" ds "$W/big.tar" -m v1 >/dev/null; t1=$(now)
 p1=$(pages); ps=$(psize)

@@ -18,24 +18,7 @@ rss() { awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$1/status"; }
 echo "| entries | mount | RSS after mount | RSS after find+stat of all | find -type f (2nd pass) sievefs / native | ls -lR (2nd pass) sievefs / native |"
 echo "|---:|---:|---:|---:|---:|---:|"
 for n in $sizes; do
-	/usr/bin/python3 - "$W/t.tar" "$n" <<'PY'
-import sys
-out, n = sys.argv[1], int(sys.argv[2])
-def hdr(name, size):
-    h = bytearray(512)
-    h[0:len(name)] = name
-    h[100:108] = b"0000644\0"; h[108:116] = b"0000000\0"; h[116:124] = b"0000000\0"
-    h[124:136] = b"%011o\0" % size; h[136:148] = b"14755143000\0"
-    h[148:156] = b" " * 8; h[156:157] = b"0"; h[257:263] = b"ustar\0"; h[263:265] = b"00"
-    h[148:156] = b"%06o\0 " % sum(h)
-    return bytes(h)
-with open(out, "wb", buffering=1 << 22) as f:
-    for i in range(n):
-        data = b"sample %09d\n" % i
-        f.write(hdr(b"d%04d/%07d.txt" % (i // 1000, i), len(data)))
-        f.write(data + b"\0" * (512 - len(data)))
-    f.write(b"\0" * 1024)
-PY
+	/usr/bin/python3 "$(dirname "$0")/gen_samples.py" "$W/t.tar" "$n"
 	rm -rf "$W/st" "$W/native"
 	"$S" init "$W/st" >/dev/null
 	"$S" ingest "$W/st" ds "$W/t.tar" -m x >/dev/null
