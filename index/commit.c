@@ -31,6 +31,7 @@ struct idx_commit {
 	uint64_t cdir_id;
 	uint64_t nchanges;
 	uint64_t next_eid;       /* kept here, written back at finish */
+	int64_t live_delta;      /* samples that became live minus those that went */
 	int64_t now;
 };
 
@@ -285,14 +286,18 @@ static int sample_adjust(struct idx_commit *c, uint64_t dir, const char *name, s
 	struct idx_sample smp = { 0, 0, 0 };
 	int r = idx_sample_get(c->t, c->ds, c->ver, dir, name, stem, &smp, NULL);
 
+	int was;
+
 	if (r < 0 && r != -ENOENT)
 		return r;
+	was = smp.live;
 	if (!smp.live) {
 		smp.nmembers = 0;
 		smp.attr_id = 0;
 	}
 	smp.nmembers = (uint64_t)((int64_t)smp.nmembers + delta);
 	smp.live = smp.nmembers > 0;
+	c->live_delta += smp.live - was;
 	return sample_write(c, dir, name, stem, &smp);
 }
 
@@ -718,7 +723,14 @@ int idx_commit_finish(struct idx_commit *c, const char *message, uint32_t uid,
 	struct idx_dataset d;
 	unsigned char k[8], rec[16];
 	struct cm_buf b;
-	int r = count_samples(c, &added, &removed, &changed);
+	int r = 0;
+
+	/* A first version has nothing to compare with: every live sample is
+	 * new, and the walk over the change rows is not needed. */
+	if (c->parent == 0 && c->live_delta >= 0)
+		added = (uint64_t)c->live_delta;
+	else
+		r = count_samples(c, &added, &removed, &changed);
 
 	if (r < 0)
 		goto out;
