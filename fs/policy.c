@@ -215,6 +215,32 @@ static int names_cb(const char *name, uint32_t ver, void *ctx)
 }
 
 /* The worker's scope for (ds, ver) and this caller; NULL on failure. */
+/* A target in scope s's version: dataset, version and its names filled. */
+static void scope_target(const struct wscope *s, const char *path, struct pol_target *tg)
+{
+	memset(tg, 0, sizeof(*tg));
+	tg->dataset = s->dsname;
+	tg->version = s->ver;
+	tg->names = (const char *const *)s->names;
+	tg->nnames = s->nnames;
+	tg->path = path;
+}
+
+/* What the rules alone say of directory rel: 1 all visible, 0 nothing can
+ * be, -1 it depends on sample attributes (scan). */
+static int rules_vis(struct fs_preq *q, const struct wscope *s, const char *rel)
+{
+	switch (pol_dir_visibility(q->p, &s->c, s->dsname, s->ver, (const char *const *)s->names,
+				   s->nnames, rel, q->now)) {
+	case POL_DIR_ALL:
+		return 1;
+	case POL_DIR_NONE:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int sample_attr_id(struct wscope *s, struct idx_txn *t, uint32_t ds, uint32_t ver,
 			  uint64_t dir_id, const char *name, size_t namelen, uint64_t *id)
 {
@@ -274,11 +300,9 @@ static struct wscope *scope(struct fs_preq *q, struct idx_txn *t, uint32_t ds, u
 		scope_clear(s);
 		return NULL;
 	}
-	tg.dataset = s->dsname;
-	tg.version = ver;
-	tg.names = (const char *const *)s->names;
-	tg.nnames = s->nnames;
-	tg.path = "";
+	s->ds = ds;
+	s->ver = ver;
+	scope_target(s, "", &tg);
 	dep = q->fs->pol->as ? 0 : pol_depends_on_caller(w->p, &tg);
 	if (dep || q->fs->pol->as) {
 		fs_preq_caller(q);
@@ -299,8 +323,6 @@ static struct wscope *scope(struct fs_preq *q, struct idx_txn *t, uint32_t ds, u
 	}
 	s->gen = w->gen;
 	s->sgen = sgen;
-	s->ds = ds;
-	s->ver = ver;
 	s->dep = dep;
 	return s;
 }
@@ -381,11 +403,7 @@ static int decide(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ve
 		path[rellen++] = '/';
 	memcpy(path + rellen, name, namelen);
 	path[rellen + namelen] = '\0';
-	tg.dataset = s->dsname;
-	tg.version = ver;
-	tg.names = (const char *const *)s->names;
-	tg.nnames = s->nnames;
-	tg.path = path;
+	scope_target(s, path, &tg);
 	if (q->flags & POL_F_ATTR_DEPENDENT) {
 		lz.t = t;
 		lz.id = 0;
@@ -534,15 +552,9 @@ static int scan_dir(struct fs_preq *q, struct idx_txn *t, struct wscope *s, uint
 static int dir_vis(struct fs_preq *q, struct idx_txn *t, struct wscope *s, uint64_t dir_id,
 		   const char *rel, long *budget, int64_t *until)
 {
-	switch (pol_dir_visibility(q->p, &s->c, s->dsname, s->ver, (const char *const *)s->names,
-				   s->nnames, rel, q->now)) {
-	case POL_DIR_ALL:
-		return 1;
-	case POL_DIR_NONE:
-		return 0;
-	default:
-		return scan_dir(q, t, s, dir_id, rel, budget, until);
-	}
+	int vis = rules_vis(q, s, rel);
+
+	return vis >= 0 ? vis : scan_dir(q, t, s, dir_id, rel, budget, until);
 }
 
 int fs_pol_dir_all(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir, int *dep)
@@ -554,16 +566,10 @@ int fs_pol_dir_all(struct fs_preq *q, struct idx_txn *t, const struct fs_node *d
 	if (!q->p)
 		return 1;
 	s = scope(q, t, dir->ds, dir->ver);
-	if (!s ||
-	    pol_dir_visibility(q->p, &s->c, s->dsname, dir->ver, (const char *const *)s->names,
-			       s->nnames, fs_node_rel(dir), q->now) != POL_DIR_ALL)
+	if (!s || rules_vis(q, s, fs_node_rel(dir)) != 1)
 		return 0;
 	if (s->dep) {
-		tg.dataset = s->dsname;
-		tg.version = dir->ver;
-		tg.names = (const char *const *)s->names;
-		tg.nnames = s->nnames;
-		tg.path = fs_node_rel(dir);
+		scope_target(s, fs_node_rel(dir), &tg);
 		*dep = pol_depends_on_caller(q->p, &tg);
 	}
 	return 1;
@@ -596,22 +602,12 @@ int fs_pol_dir(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver, 
 	if (!s)
 		return 0;
 	if (dep && s->dep) {
-		tg.dataset = s->dsname;
-		tg.version = ver;
-		tg.names = (const char *const *)s->names;
-		tg.nnames = s->nnames;
-		tg.path = rel;
+		scope_target(s, rel, &tg);
 		*dep = pol_depends_on_caller(q->p, &tg);
 	}
-	switch (pol_dir_visibility(q->p, &s->c, s->dsname, ver, (const char *const *)s->names,
-				   s->nnames, rel, q->now)) {
-	case POL_DIR_ALL:
-		return 1;
-	case POL_DIR_NONE:
-		return 0;
-	default:
-		break;
-	}
+	vis = rules_vis(q, s, rel);
+	if (vis >= 0)
+		return vis;
 	pthread_mutex_lock(&fp->vlock);
 	e = vis_slot(fp, s->gen, s->ckey, ds, ver, dir_id);
 	if (e->used && e->gen == s->gen && e->ckey == s->ckey && e->ds == ds && e->ver == ver &&
