@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "index/pack.h"
 #include "index/store.h"
 
 /* Opens STORE or prints "sievefs: STORE: reason" and returns NULL. */
@@ -22,6 +23,19 @@ int cli_ref_parse(struct cli_ref *r, const char *spec);
 /* Resolve dataset and version in txn t; prints the error and returns 1. */
 int cli_ref_resolve(struct cli_ref *r, struct idx_txn *t, const char *store);
 void cli_ref_free(struct cli_ref *r);
+
+/* Finish commit c (or abort it when nothing changed) and print
+ * "DATASET vN: samples (+a -r ~c), files, bytes".  Returns the exit status. */
+struct idx_commit;
+int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
+		      const char *msg);
+
+/* Pack options shared by `pack` and `ingest --pack` (cli/pack.c): parse and
+ * remove them from argv (usage errors return 2), print the figures, and stop
+ * a pack cleanly on SIGINT/SIGTERM/SIGHUP. */
+int cli_pack_opts(int *argc, char **argv, const char *verb, struct idx_pack_opts *o);
+void cli_pack_report(const struct idx_pack_stats *st, int level);
+void cli_pack_signals(struct idx_pack_opts *o);
 
 /* Name of the calling user (or "uid:N"). */
 const char *cli_user(void);

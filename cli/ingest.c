@@ -14,14 +14,6 @@
 #include "index/ingest.h"
 #include "index/pack.h"
 
-/* Finish a commit and print "DATASET vN: ..." (shared with rm, relabel). */
-int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
-		      const char *msg);
-
-int cli_pack_opts(int *argc, char **argv, const char *verb, struct idx_pack_opts *o);
-void cli_pack_report(const struct idx_pack_stats *st, int level);
-void cli_pack_signals(struct idx_pack_opts *o);
-
 int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
 		      const char *msg)
 {

@@ -15,12 +15,6 @@
 #include "common/util.h"
 #include "index/pack.h"
 
-int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
-		      const char *msg);
-int cli_pack_opts(int *argc, char **argv, const char *verb, struct idx_pack_opts *o);
-void cli_pack_report(const struct idx_pack_stats *st, int level);
-void cli_pack_signals(struct idx_pack_opts *o);
-
 static volatile sig_atomic_t cancelled;
 
 static void on_signal(int sig)

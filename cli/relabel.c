@@ -9,9 +9,6 @@
 #include "index/commit.h"
 #include "index/ingest.h"
 
-int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
-		      const char *msg);
-
 int cli_relabel(int argc, char **argv)
 {
 	const char *msg = cli_take_opt(&argc, argv, "-m", "--message");

@@ -13,9 +13,6 @@
 #include "common/util.h"
 #include "index/commit.h"
 
-int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
-		      const char *msg);
-
 struct rm_ctx {
 	char **pat;
 	int npat;

@@ -40,8 +40,8 @@ int cli_stat(int argc, char **argv)
 	struct idx_shard sh;
 	struct idx_store *s;
 	struct idx_txn *t;
-	const char *dp, *base;
-	size_t dl, n;
+	const char *base;
+	size_t n;
 	char ts[32], key[CM_PATH_MAX + 1];
 	int r = 1;
 
@@ -77,8 +77,6 @@ int cli_stat(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "%.*s", (int)cm_dirname_len(ref.path, n), ref.path);
 		if (idx_resolve(t, ref.d.id, ref.ver, dir, &d) < 0)
 			goto abort;
-		(void)dp;
-		(void)dl;
 		if (x.json) {
 			printf("{\"path\": ");
 			cm_json_str(stdout, ref.path, n);

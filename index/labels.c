@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/util.h"
 #include "index/ingest.h"
 #include "index/json.h"
@@ -67,114 +68,101 @@ static int apply(struct idx_commit *c, struct row *w, const char *file, unsigned
 	return r;
 }
 
-/* Split one CSV record (which may span lines when quoted) into fields. */
-static int csv_fields(FILE *f, char **line, size_t *cap, char ***fields, size_t *nf,
-		      unsigned long *lineno)
+/* The reader's buffers, owned by apply_csv. */
+struct csv {
+	FILE *f;
+	char *line;        /* getline's buffer */
+	size_t linecap;
+	struct cm_buf rec; /* one record, unquoted in place */
+	char **fields;     /* pointers into rec */
+	size_t nf, fcap;
+	unsigned long lineno;
+};
+
+/* Read one record (quoted fields may span lines) into c->fields.  Returns 1,
+ * 0 at end of file, -EINVAL for a quote left open at the end, -ENOMEM. */
+static int csv_next(struct csv *c)
 {
-	static char *buf;
-	static size_t bcap;
-	size_t bl = 0, n = 0, fcap = *nf;
+	char *b;
+	size_t bl, o = 0, start = 0;
 	int inq = 0;
 	ssize_t len;
 
-	free(*fields);
-	*fields = NULL;
-	*nf = 0;
-	(void)fcap;
-	for (;;) {
-		len = getline(line, cap, f);
+	cm_buf_reset(&c->rec);
+	do {
+		len = getline(&c->line, &c->linecap, c->f);
 		if (len < 0)
-			return n || bl ? -EINVAL : 0;
-		(*lineno)++;
-		if (bl + (size_t)len + 1 > bcap) {
-			size_t nc = (bl + (size_t)len + 1) * 2;
-			char *nb = realloc(buf, nc);
-			if (!nb)
-				return -ENOMEM;
-			buf = nb;
-			bcap = nc;
-		}
-		memcpy(buf + bl, *line, (size_t)len);
-		bl += (size_t)len;
-		buf[bl] = 0;
-		for (size_t i = 0; i < bl; i++)
-			if (buf[i] == '"')
+			return c->rec.len ? -EINVAL : 0;
+		c->lineno++;
+		cm_buf_put(&c->rec, c->line, (size_t)len);
+		for (ssize_t i = 0; i < len; i++)
+			if (c->line[i] == '"')
 				inq = !inq;
-		if (!inq)
-			break;
-	}
-	while (bl && (buf[bl - 1] == '\n' || buf[bl - 1] == '\r'))
-		buf[--bl] = 0;
-	/* In place: unquote and split. */
-	{
-		char **fv = NULL;
-		size_t fn = 0, fc = 0, o = 0, i = 0, start = 0;
-		inq = 0;
-		for (;; i++) {
-			char ch = i < bl ? buf[i] : 0;
-			if (inq) {
-				if (ch == '"' && i + 1 < bl && buf[i + 1] == '"') {
-					buf[o++] = '"';
-					i++;
-				} else if (ch == '"') {
-					inq = 0;
-				} else if (i >= bl) {
-					break;
-				} else {
-					buf[o++] = ch;
-				}
-				continue;
+	} while (inq);
+	cm_buf_putc(&c->rec, 0);
+	if (c->rec.err)
+		return c->rec.err;
+	b = (char *)c->rec.p;
+	bl = c->rec.len - 1;
+	while (bl && (b[bl - 1] == '\n' || b[bl - 1] == '\r'))
+		b[--bl] = 0;
+	c->nf = 0;
+	for (size_t i = 0;; i++) {
+		char ch = i < bl ? b[i] : 0;
+		if (inq) {
+			if (ch == '"' && i + 1 < bl && b[i + 1] == '"') {
+				b[o++] = '"';
+				i++;
+			} else if (ch == '"') {
+				inq = 0;
+			} else {
+				b[o++] = ch;
 			}
-			if (ch == '"') {
-				inq = 1;
-				continue;
-			}
-			if (ch == ',' || i >= bl) {
-				if (fn == fc) {
-					fc = fc ? fc * 2 : 16;
-					char **nv = realloc(fv, fc * sizeof(*fv));
-					if (!nv) {
-						free(fv);
-						return -ENOMEM;
-					}
-					fv = nv;
-				}
-				buf[o++] = 0;
-				fv[fn++] = buf + start;
-				start = o;
-				if (i >= bl)
-					break;
-				continue;
-			}
-			buf[o++] = ch;
+			continue;
 		}
-		*fields = fv;
-		*nf = fn;
+		if (ch == '"') {
+			inq = 1;
+		} else if (ch == ',' || i >= bl) {
+			if (c->nf == c->fcap) {
+				size_t cap = c->fcap ? c->fcap * 2 : 16;
+				char **nv = realloc(c->fields, cap * sizeof(*nv));
+				if (!nv)
+					return -ENOMEM;
+				c->fields = nv;
+				c->fcap = cap;
+			}
+			b[o++] = 0;
+			c->fields[c->nf++] = b + start;
+			start = o;
+			if (i >= bl)
+				return 1;
+		} else {
+			b[o++] = ch;
+		}
 	}
-	n = 1;
-	return 1;
 }
 
 static int apply_csv(struct idx_commit *c, FILE *f, const char *file, char *err, size_t errlen)
 {
-	char *line = NULL, **fields = NULL, **hdr = NULL;
-	size_t cap = 0, nf = 0, nh = 0, keycol = (size_t)-1;
-	unsigned long lineno = 0;
+	struct csv cs = { .f = f };
+	char **hdr = NULL;
+	size_t nh = 0, keycol = (size_t)-1;
 	int r, changed = 0;
 
-	r = csv_fields(f, &line, &cap, &fields, &nf, &lineno);
+	cm_buf_init(&cs.rec, 1 << 24);
+	r = csv_next(&cs);
 	if (r <= 0) {
 		snprintf(err, errlen, "%s:1: %s", file, r == 0 ? "empty file" : "bad CSV header");
 		r = r == 0 ? -EINVAL : r;
 		goto out;
 	}
-	hdr = calloc(nf, sizeof(*hdr));
-	for (size_t i = 0; hdr && i < nf; i++) {
-		hdr[i] = strdup(fields[i]);
-		if (!strcmp(fields[i], "key") || !strcmp(fields[i], "__key__"))
+	hdr = calloc(cs.nf, sizeof(*hdr));
+	for (size_t i = 0; hdr && i < cs.nf; i++) {
+		hdr[i] = strdup(cs.fields[i]);
+		if (!strcmp(cs.fields[i], "key") || !strcmp(cs.fields[i], "__key__"))
 			keycol = i;
 	}
-	nh = nf;
+	nh = cs.nf;
 	if (!hdr) {
 		r = -ENOMEM;
 		goto out;
@@ -184,43 +172,44 @@ static int apply_csv(struct idx_commit *c, FILE *f, const char *file, char *err,
 		r = -EINVAL;
 		goto out;
 	}
-	while ((r = csv_fields(f, &line, &cap, &fields, &nf, &lineno)) == 1) {
+	while ((r = csv_next(&cs)) == 1) {
 		struct row w;
-		if (nf == 1 && !fields[0][0])
+		if (cs.nf == 1 && !cs.fields[0][0])
 			continue; /* blank line */
-		if (nf != nh) {
-			snprintf(err, errlen, "%s:%lu: %zu fields, the header has %zu", file, lineno,
-				 nf, nh);
+		if (cs.nf != nh) {
+			snprintf(err, errlen, "%s:%lu: %zu fields, the header has %zu", file,
+				 cs.lineno, cs.nf, nh);
 			r = -EINVAL;
 			break;
 		}
 		memset(&w, 0, sizeof(w));
 		idx_attrset_init(&w.a);
-		for (size_t i = 0; r >= 0 && i < nf; i++) {
-			size_t vn = strlen(fields[i]);
+		for (size_t i = 0; r >= 0 && i < cs.nf; i++) {
+			size_t vn = strlen(cs.fields[i]);
 			if (i == keycol)
-				r = row_set(&w, "key", 3, fields[i], vn, 's');
+				r = row_set(&w, "key", 3, cs.fields[i], vn, 's');
 			else if (hdr[i] && hdr[i][0])
-				r = idx_attrset_set(&w.a, hdr[i], strlen(hdr[i]), fields[i], vn,
-						    val_type(fields[i], vn));
+				r = idx_attrset_set(&w.a, hdr[i], strlen(hdr[i]), cs.fields[i], vn,
+						    val_type(cs.fields[i], vn));
 		}
 		if (r >= 0)
-			r = apply(c, &w, file, lineno, err, errlen);
+			r = apply(c, &w, file, cs.lineno, err, errlen);
 		else
-			snprintf(err, errlen, "%s:%lu: bad field", file, lineno);
+			snprintf(err, errlen, "%s:%lu: bad field", file, cs.lineno);
 		idx_attrset_free(&w.a);
 		if (r < 0)
 			break;
 		changed++;
 	}
 	if (r == -EINVAL && !err[0])
-		snprintf(err, errlen, "%s:%lu: unterminated quoted field", file, lineno);
+		snprintf(err, errlen, "%s:%lu: unterminated quoted field", file, cs.lineno);
 out:
 	for (size_t i = 0; hdr && i < nh; i++)
 		free(hdr[i]);
 	free(hdr);
-	free(fields);
-	free(line);
+	free(cs.fields);
+	free(cs.line);
+	cm_buf_free(&cs.rec);
 	return r < 0 ? r : changed;
 }
 

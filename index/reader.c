@@ -158,11 +158,29 @@ static void slot_put(struct idx_reader *r, struct shard_slot *sl)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* A free slot, else the least recently used one nobody holds; NULL if all
+ * are in use.  Called with r->lock held. */
+static struct shard_slot *pick_victim(struct idx_reader *r)
+{
+	struct shard_slot *victim = NULL;
+
+	for (unsigned i = 0; i < r->nslots; i++) {
+		struct shard_slot *x = &r->slots[i];
+		if (x->refs)
+			continue;
+		if (!x->id)
+			return x;
+		if (!victim || x->lru < victim->lru)
+			victim = x;
+	}
+	return victim;
+}
+
 /* Get a referenced slot for shard id, opening it if needed. */
 static int slot_get(struct idx_reader *r, struct idx_txn *t, uint64_t id, const char *what,
 		    struct shard_slot **out)
 {
-	struct shard_slot *sl = NULL, *victim = NULL;
+	struct shard_slot *sl = NULL, *victim;
 	struct idx_shard sh;
 	struct idx_bfile *f;
 	char path[PATH_MAX];
@@ -175,8 +193,6 @@ static int slot_get(struct idx_reader *r, struct idx_txn *t, uint64_t id, const 
 			sl = x;
 			break;
 		}
-		if (!x->refs && (!victim || !x->id || (victim->id && x->lru < victim->lru)))
-			victim = x;
 	}
 	if (sl) {
 		int64_t now = now_s();
@@ -217,13 +233,8 @@ static int slot_get(struct idx_reader *r, struct idx_txn *t, uint64_t id, const 
 		return -EIO;
 	}
 	pthread_mutex_lock(&r->lock);
-	/* Re-pick a victim: the table may have changed while unlocked. */
-	victim = NULL;
-	for (unsigned i = 0; i < r->nslots; i++) {
-		struct shard_slot *x = &r->slots[i];
-		if (!x->refs && (!victim || !x->id || (victim->id && x->lru < victim->lru)))
-			victim = x;
-	}
+	/* Pick the slot now: the table may have changed while unlocked. */
+	victim = pick_victim(r);
 	if (!victim) {
 		/* Every slot busy: serve this read from a private handle. */
 		pthread_mutex_unlock(&r->lock);
