@@ -362,7 +362,7 @@ int idx_frames_put(struct idx_txn *t, uint64_t shard, uint64_t offset, const uin
 	struct cm_buf b;
 	int r;
 
-	if (t->s->no_frames)
+	if ((t->s->missing & (1u << DB_FRAMES)))
 		return -EROFS;
 	frames_key(k, shard, offset);
 	cm_buf_init(&b, 0);
@@ -383,7 +383,7 @@ int idx_frames_get(struct idx_txn *t, uint64_t shard, uint64_t offset, uint64_t 
 	MDB_val val;
 	int r;
 
-	if (t->s->no_frames)
+	if ((t->s->missing & (1u << DB_FRAMES)))
 		return -ENOENT;
 	frames_key(k, shard, offset);
 	r = idx_get(t, DB_FRAMES, k, 16, &val);

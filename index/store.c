@@ -16,6 +16,7 @@
 static const char *const db_names[DB_COUNT] = {
 	"meta", "datasets", "dsid", "versions", "tags", "entries", "dirs",
 	"dirinfo", "samples", "changes", "shards", "shardpath", "attrs", "attrhash", "frames",
+	"views", "vtree", "sparse",
 };
 
 #define MAP_SIZE_DEFAULT ((size_t)1 << 40) /* 1 TiB of address space, sparse */
@@ -94,11 +95,11 @@ static int dbs_open(struct idx_store *s, int create)
 			f |= MDB_DUPSORT;
 		/* Tables added after format 1 are created on the first writable
 		 * open; a read-only open of an older store goes without. */
-		if (i == DB_FRAMES && !(s->flags & IDX_RDONLY))
+		if (i >= DB_FRAMES && !(s->flags & IDX_RDONLY))
 			f |= MDB_CREATE;
 		rc = mdb_dbi_open(txn, db_names[i], f, &s->dbi[i]);
-		if (rc == MDB_NOTFOUND && i == DB_FRAMES) {
-			s->no_frames = 1;
+		if (rc == MDB_NOTFOUND && i >= DB_FRAMES) {
+			s->missing |= 1u << i;
 			rc = 0;
 		}
 	}
@@ -291,6 +292,8 @@ int idx_get(struct idx_txn *t, int db, const void *k, size_t kn, MDB_val *v)
 {
 	MDB_val key = { kn, (void *)k };
 
+	if (t->s->missing & (1u << db))
+		return -ENOENT;
 	return idx_mdb_err(mdb_get(t->txn, t->s->dbi[db], &key, v));
 }
 

@@ -23,8 +23,15 @@
  *   attrhash  xxh64(set) be64 -> id be64 (dupsort)
  *   frames    shard be64 | offset be64 -> varint compressed size of each
  *             chunk frame of a multi-chunk IDX_CODEC_ZSTD member (members
- *             of one frame need no row).  Added after format 1 without a
- *             bump: an older store simply has no such table (see store.c).
+ *             of one frame need no row).
+ *   views     ds be32 | name -> view record (view.c): spec text, resolved
+ *             version, root vdir, counts
+ *   vtree     vdir be64 | name -> materialized view tree row (view.c)
+ *   sparse    shard be64 | offset be64 -> sparse map of a sparse tar member
+ *
+ * Tables from `frames` on were added after format 1 without a bump: a
+ * read-only open of an older store simply lacks them (see store.c), and
+ * lookups there find nothing.
  */
 #ifndef SIEVEFS_INDEX_STORE_INT_H
 #define SIEVEFS_INDEX_STORE_INT_H
@@ -40,7 +47,7 @@
 enum {
 	DB_META, DB_DATASETS, DB_DSID, DB_VERSIONS, DB_TAGS, DB_ENTRIES, DB_DIRS,
 	DB_DIRINFO, DB_SAMPLES, DB_CHANGES, DB_SHARDS, DB_SHARDPATH, DB_ATTRS,
-	DB_ATTRHASH, DB_FRAMES, DB_COUNT
+	DB_ATTRHASH, DB_FRAMES, DB_VIEWS, DB_VTREE, DB_SPARSE, DB_COUNT
 };
 
 struct idx_store {
@@ -48,7 +55,8 @@ struct idx_store {
 	MDB_dbi dbi[DB_COUNT];
 	char *dir;       /* owned */
 	unsigned flags;
-	int no_frames;   /* read-only open of a store made before `frames` */
+	unsigned missing; /* 1 << DB_x: a table added after format 1 that a
+			   * read-only open of an older store lacks */
 };
 
 struct idx_txn {
