@@ -37,7 +37,7 @@ int cli_wants_help(int argc, char **argv, const char *verb);
 	X(ls, "STORE DATASET[@VERSION|@TAG][/PATH] [-l] [--json]", "list files")          \
 	X(cat, "STORE DATASET[@VERSION]/PATH", "write a file's bytes to stdout")           \
 	X(stat, "STORE DATASET[@VERSION]/PATH [--json]", "show where a file's bytes live") \
-	X(diff, "STORE DATASET vA vB [--json]", "samples added, removed and changed")      \
+	X(diff, "STORE DATASET vA vB [--by ATTR] [--json]", "samples added, removed and changed")      \
 	X(verify, "STORE [DATASET[@VERSION]] [--io auto|io_uring|pread]", "re-read every member and check checksums") \
 	X(pack, "STORE DATASET[@VERSION] [--level N] [--dict auto|none] [--chunk-size SIZE] [--shard-size SIZE] -m MSG", \
 	  "re-pack a version into zstd shards as a new version") \
@@ -47,6 +47,10 @@ int cli_wants_help(int argc, char **argv, const char *verb);
 	  "validate a policy and run its tests; explain a decision")                       \
 	X(forget, "STORE (--subject ID | --sample DATASET/KEY) [--ticket T]",              \
 	  "hide a subject's or a sample's data everywhere, for good")                      \
+	X(view, "add STORE SPEC.yaml [--replace] | rm STORE [DATASET/]NAME | ls STORE [DATASET] [--json] | show STORE [DATASET/]NAME [--json]", \
+	  "named filters, samples and splits of a dataset")                                \
+	X(stats, "STORE DATASET[@VERSION | /VIEW] [--by ATTR] [--json]",                  \
+	  "samples, bytes and the distribution of an attribute")                          \
 	X(mount, "STORE MOUNTPOINT [-o OPTS] [-f] [-d]", "serve the store as a filesystem") \
 	X(umount, "MOUNTPOINT", "unmount a sievefs mount")
 

@@ -48,9 +48,13 @@ int cli_diff(int argc, char **argv)
 	char sa[300], sb[300];
 	int r = 1;
 
+	const char *by = cli_take_opt(&argc, argv, NULL, "--by");
+
 	x.json = cli_take_flag(&argc, argv, NULL, "--json");
 	if (cli_unknown_opt(argc, argv, "diff"))
 		return 2;
+	if (by && !*by)
+		return cli_misuse("diff", "--by needs an attribute name");
 	if (argc != 5)
 		return cli_misuse("diff", "expected STORE DATASET vA vB");
 	s = cli_store_open(argv[1], IDX_RDONLY);
@@ -64,6 +68,12 @@ int cli_diff(int argc, char **argv)
 		goto out;
 	if (cli_ref_resolve(&a, t, argv[1]) || cli_ref_resolve(&b, t, argv[1]))
 		goto abort;
+	if (by) {
+		r = cli_diff_by(t, argv[2], a.d.id, a.ver, b.ver, by, x.json);
+		if (r < 0)
+			r = cli_fail("%s: %s", argv[1], idx_strerror(r));
+		goto abort;
+	}
 	if (x.json)
 	{
 		printf("{\"dataset\": ");

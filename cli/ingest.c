@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "common/buf.h"
 #include "common/util.h"
 #include "index/commit.h"
 #include "index/ingest.h"
@@ -19,6 +20,7 @@ int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dat
 {
 	struct idx_version v;
 	struct idx_txn *t;
+	struct cm_buf views;
 	char sz[32];
 	uint32_t ver;
 	int r;
@@ -28,10 +30,14 @@ int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dat
 		printf("%s: nothing changed; no new version\n", dataset);
 		return 0;
 	}
+	cm_buf_init(&views, 0);
+	idx_commit_on_finish(c, cli_views_follow, &views);
 	r = idx_commit_finish(c, msg, (uint32_t)getuid(), cli_user(), &ver);
-	if (r < 0)
+	if (r < 0) {
+		cm_buf_free(&views);
 		return cli_fail("%s: commit failed: %s (the store is unchanged)", dataset,
 				idx_strerror(r));
+	}
 	if (idx_txn_begin(s, 0, &t) == 0) {
 		struct idx_dataset d;
 		if (idx_dataset_get(t, dataset, &d) == 0 && idx_version_get(t, d.id, ver, &v) == 0)
@@ -41,6 +47,9 @@ int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dat
 			       cm_fmt_size(v.bytes, sz, sizeof(sz)));
 		idx_txn_abort(t);
 	}
+	if (views.len)
+		fwrite(views.p, 1, views.len, stdout);
+	cm_buf_free(&views);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "index/view.h"
 
 int cli_tag(int argc, char **argv)
 {
@@ -47,6 +48,13 @@ int cli_tag(int argc, char **argv)
 		if (r < 0) {
 			r = cli_fail("dataset '%s' has no version or tag '%s' (versions v1..v%u)",
 				     argv[2], argv[4], d.head);
+			goto abort;
+		}
+		struct idx_view v;
+
+		if (idx_view_get(t, d.id, argv[3], strlen(argv[3]), &v) == 0) {
+			r = cli_fail("dataset '%s' has a view '%s' (views and tags share one "
+				     "namespace)", argv[2], argv[3]);
 			goto abort;
 		}
 		r = idx_tag_set(t, d.id, argv[3], ver);

@@ -92,6 +92,14 @@ int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, stru
 		st->st_blocks = (blkcnt_t)((n->e.size + 511) / 512);
 		st->st_mtime = n->e.mtime;
 		break;
+	case FS_VIEW:
+	case FS_VDIR:
+		/* 1: the number of subdirectories is not known (find(1) then
+		 * does not rely on it). */
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 1;
+		st->st_mtime = n->vtime;
+		break;
 	case FS_LINK:
 		st->st_mode = S_IFLNK | 0777;
 		st->st_nlink = 1;
@@ -111,6 +119,7 @@ double fs_node_timeout(const struct fs *fs, const struct fs_node *n)
 	case FS_ROOT:
 	case FS_DATASET:
 	case FS_LINK:
+	case FS_VIEW:
 		return fs->dyn_timeout;
 	default:
 		return FS_TIMEOUT_FOREVER;

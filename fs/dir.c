@@ -37,6 +37,8 @@ struct rd {
 	int all, alldep;  /* every entry visible (rules alone); dep for all of them */
 	int dep;          /* the entry being added depends on the caller */
 	int64_t until;    /* ... and its decision holds until then */
+	const char *dpath; /* path the entry's node hangs under; NULL = dir's */
+	char vpath[CM_PATH_MAX + 300];
 };
 
 /* Add one entry.  For readdirplus the child node is referenced (the kernel
@@ -61,7 +63,9 @@ static int rd_add(struct rd *rd, const char *name, const struct fs_node *tmpl, c
 
 			t2.parent = fs_nodeid(rd->fs, rd->dir);
 			tmpl = &t2;
-			n = fs_node_get(rd->fs, tmpl, rd->dir->kind == FS_ROOT ? NULL : rd->dir->path,
+			n = fs_node_get(rd->fs, tmpl,
+					rd->dpath ? rd->dpath
+						  : rd->dir->kind == FS_ROOT ? NULL : rd->dir->path,
 					sep, name, strlen(name));
 			if (!n)
 				return rd->err = -ENOMEM;
@@ -98,6 +102,10 @@ static uint64_t parent_ino(const struct fs_node *d)
 		return fs_ino_mix(FS_DATASET, d->ds, 0, 0);
 	case FS_DIR:
 		return fs_ino_mix(FS_DIR, d->ds, d->ver, d->pdir);
+	case FS_VIEW:
+		return fs_ino_mix(FS_DATASET, d->ds, 0, 0);
+	case FS_VDIR:
+		return fs_ino_mix(FS_VDIR, d->pdir, 0, 0);
 	default:
 		return FUSE_ROOT_ID;
 	}
@@ -251,6 +259,87 @@ static int rd_version(struct rd *rd, uint64_t k)
 	return 0;
 }
 
+/* ---- inside a view ---------------------------------------------------------- */
+
+static void rd_skipped(struct rd *rd, const char *name, size_t namelen)
+{
+	rd->idx++; /* numbering stays that of the index */
+	memcpy(rd->last, name, namelen);
+	rd->lastlen = namelen;
+}
+
+static int vrow_cb(const char *name, size_t namelen, const struct idx_vrow *row, void *ctx)
+{
+	struct rd *rd = ctx;
+	char nm[IDX_NAME_MAX + 1], sep;
+	struct fs_node tmpl;
+	struct pol_decision d;
+	int rc, vis = 1;
+
+	if (namelen > IDX_NAME_MAX)
+		return 0;
+	if (rd->idx < rd->from) {
+		rd_skipped(rd, name, namelen);
+		return 0;
+	}
+	rc = fs_vdir_child(rd->t, rd->dir, name, namelen, row, &tmpl, rd->vpath, &sep);
+	if (rc < 0) {
+		rd_skipped(rd, name, namelen); /* logged by lookup, if ever asked */
+		return 0;
+	}
+	rd->dep = rd->alldep;
+	rd->until = INT64_MAX;
+	if (fs_preq_active(&rd->q) && !rd->all) {
+		if (row->type == IDX_ENT_DIR) {
+			vis = fs_view_visible(&rd->q, rd->t, tmpl.ds, tmpl.ver, row->src, &rd->dep);
+		} else {
+			const char *rel = strchr(rd->vpath, '/');
+
+			rel = rel ? rel + 1 : "";
+			vis = fs_pol_src(&rd->q, rd->t, tmpl.ds, tmpl.ver, row->src, rel, strlen(rel),
+					 name, namelen, &d, &rd->dep) == 0 &&
+			      d.effect != POL_HIDE;
+			rd->until = vis ? d.until : INT64_MAX;
+		}
+	}
+	if (!vis) {
+		rd_skipped(rd, name, namelen);
+		return 0;
+	}
+	memcpy(nm, name, namelen);
+	nm[namelen] = '\0';
+	rd->dpath = rd->vpath;
+	rc = rd_add(rd, nm, &tmpl, sep, row->type == IDX_ENT_DIR ? S_IFDIR : S_IFREG, tmpl.ino);
+	rd->dpath = NULL;
+	if (rc)
+		return 1;
+	memcpy(rd->last, name, namelen);
+	rd->lastlen = namelen;
+	return 0;
+}
+
+static int rd_view(struct rd *rd, uint64_t k)
+{
+	char after[IDX_NAME_MAX + 1];
+	size_t afterlen;
+	uint64_t c0 = cursor_find(rd->fs, rd->dir, k, after, &afterlen);
+	int rc;
+
+	rd->idx = c0;
+	rd->from = k;
+	/* Everything below is visible when the whole version is. */
+	rd->all = fs_pol_dir_all(&rd->q, rd->t, rd->dir, &rd->alldep);
+	rc = idx_vtree_readdir(rd->t, rd->dir->e.dir_id, afterlen ? after : NULL, afterlen,
+			       vrow_cb, rd);
+	if (rc < 0)
+		return rc;
+	if (rd->err)
+		return rd->err;
+	if (rd->lastlen && rd->idx > c0)
+		cursor_save(rd->fs, rd->dir, rd->idx, rd->last, rd->lastlen);
+	return 0;
+}
+
 /* ---- dataset level and root ---------------------------------------------- */
 
 static int rd_skip(struct rd *rd)
@@ -285,6 +374,22 @@ static int tag_cb(const char *name, uint32_t ver, void *ctx)
 	tmpl.vtime = v.time;
 	tmpl.ino = fs_ino_mix(FS_LINK, tmpl.ds, cm_xxh64(name, len, 0), ver);
 	return rd_add(rd, name, &tmpl, '/', S_IFLNK, tmpl.ino);
+}
+
+static int view_cb(const struct idx_view *v, void *ctx)
+{
+	struct rd *rd = ctx;
+	struct fs_node tmpl;
+	size_t len = strlen(v->name);
+
+	if (rd_skip(rd))
+		return 0;
+	if (len > IDX_NAME_MAX || fs_view_tmpl(rd->t, rd->dir, v->name, len, &tmpl) < 0 ||
+	    !fs_view_visible(&rd->q, rd->t, rd->dir->ds, tmpl.ver, 0, &rd->dep)) {
+		rd->idx++;
+		return 0;
+	}
+	return rd_add(rd, v->name, &tmpl, '/', S_IFDIR, tmpl.ino);
 }
 
 static int rd_dataset(struct rd *rd, uint64_t k)
@@ -331,6 +436,9 @@ static int rd_dataset(struct rd *rd, uint64_t k)
 	}
 tags:
 	rc = idx_tag_foreach(rd->t, d.id, tag_cb, rd);
+	if (rc < 0 || rd->err)
+		return rc < 0 ? rc : rd->err;
+	rc = idx_view_foreach(rd->t, d.id, view_cb, rd);
 	return rc < 0 ? rc : rd->err;
 }
 
@@ -392,6 +500,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 			break;
 		case FS_DATASET:
 			rc = rd_dataset(&rd, k);
+			break;
+		case FS_VIEW:
+		case FS_VDIR:
+			rc = rd_view(&rd, k);
 			break;
 		default:
 			rc = rd_version(&rd, k);

@@ -22,6 +22,7 @@
 #include "fs/fs.h"
 #include "index/reader.h"
 #include "index/store.h"
+#include "index/view.h"
 #include "policy/policy.h"
 
 /* Inside a version nothing ever changes: cache entries, attributes and
@@ -36,6 +37,8 @@ enum fs_kind {
 	FS_DIR,      /* a directory inside a version */
 	FS_FILE,     /* a file inside a version */
 	FS_LINK,     /* MNT/<ds>/latest or a tag -> vN */
+	FS_VIEW,     /* MNT/<ds>/<view>/ (top of a materialized view) */
+	FS_VDIR,     /* a directory inside a view */
 };
 
 #define FS_DCURSORS 8
@@ -64,7 +67,12 @@ struct fs_node {
 			     * ever passed to the kernel (invalidation), never
 			     * dereferenced */
 	int64_t vtime;      /* VERSION: commit time; LINK: target's commit time */
-	struct idx_entry e; /* VERSION (root dir record), DIR, FILE */
+	struct idx_entry e; /* VERSION (root dir record), DIR, FILE;
+			     * VIEW/VDIR: e.dir_id is the vdir id */
+	uint64_t vsrc;      /* VIEW/VDIR: the source dir it mirrors (0 = a split
+			     * or layout directory); ver is the view's version
+			     * and pdir its parent's vdir (VIEW: its own, which
+			     * names one materialization) */
 
 	struct fs_dcursor *cur; /* DIR/VERSION, allocated on first readdir; fs->cur_lock */
 	unsigned curnext;       /* fs->cur_lock */
@@ -124,7 +132,7 @@ void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t nlookup);
 struct fs_dyn {
 	fuse_ino_t ino;
 	uint32_t ds;
-	int kind; /* FS_DATASET or FS_LINK (whose parent is ds's node) */
+	int kind; /* FS_DATASET, or FS_LINK/FS_VIEW (whose parent is ds's node) */
 	char name[IDX_NAME_MAX + 1];
 };
 struct fs_dyn *fs_node_dynamic(struct fs *fs, size_t *count);
@@ -162,6 +170,21 @@ int fs_version_tmpl(struct fs *fs, struct idx_txn *t, uint32_t ds, uint32_t ver,
 		    struct fs_node *tmpl);
 void fs_entry_tmpl(const struct fs_node *p, const struct idx_entry *e, struct fs_node *tmpl);
 
+/* view.c: views inside the mount.  A file in a view is the version's own
+ * node (the same nodeid and inode as under vN/), so reads, xattrs and the
+ * policy need nothing new; view directories list materialized rows. */
+int fs_view_tmpl(struct idx_txn *t, const struct fs_node *ds, const char *name, size_t len,
+		 struct fs_node *tmpl);
+/* A child of a VIEW/VDIR node: *tmpl, and in dirpath (CM_PATH_MAX + 300
+ * bytes) the path its node hangs under ("ds@vN/src/dir" for a file, the
+ * view dir's path otherwise) and *sep.  -ENOENT when absent. */
+int fs_vdir_child(struct idx_txn *t, const struct fs_node *p, const char *name, size_t len,
+		  const struct idx_vrow *row, struct fs_node *tmpl, char *dirpath, char *sep);
+/* Visibility of a VIEW/VDIR node for this caller (1 visible). */
+struct fs_preq;
+int fs_view_visible(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver,
+		    uint64_t vsrc, int *dep);
+
 /* policy.c: enforcement of the access policy (policy/policy.h).
  *
  * The snapshot in force is swapped atomically on reload; each worker keeps
@@ -198,6 +221,11 @@ static inline int fs_preq_active(const struct fs_preq *q)
  * -errno (then treat as hidden). */
 int fs_pol_entry(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir,
 		 const char *name, size_t namelen, struct pol_decision *d, int *dep);
+/* The same for file name in source directory dir_id (path rel) of a
+ * version: for entries listed somewhere else than their directory (views). */
+int fs_pol_src(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
+	       const char *rel, size_t rellen, const char *name, size_t namelen,
+	       struct pol_decision *d, int *dep);
 /* The same for a file node. */
 int fs_pol_file(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
 		struct pol_decision *d, int *dep);

@@ -201,7 +201,7 @@ struct fs_dyn *fs_node_dynamic(struct fs *fs, size_t *count)
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = 0; i < fs->tabsize; i++) {
 		for (struct fs_node *p = fs->tab[i]; p; p = p->next) {
-			if (p->kind != FS_DATASET && p->kind != FS_LINK)
+			if (p->kind != FS_DATASET && p->kind != FS_LINK && p->kind != FS_VIEW)
 				continue;
 			if (n == cap) {
 				cap = cap ? cap * 2 : 16;

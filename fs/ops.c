@@ -17,6 +17,7 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "fs/fs_int.h"
 
 static struct fs *fs_of(fuse_req_t req)
@@ -110,6 +111,8 @@ int fs_dataset_child(struct fs *fs, struct idx_txn *t, const struct fs_node *p,
 	if (!idx_tag_name_ok(name))
 		return -ENOENT;
 	rc = idx_tag_get(t, d.id, name, &ver);
+	if (rc == -ENOENT)
+		return fs_view_tmpl(t, p, name, len, tmpl);
 	if (rc < 0)
 		return rc;
 	return link_tmpl(t, d.id, name, len, ver, tmpl);
@@ -140,6 +143,8 @@ static int do_lookup(struct fs *fs, fuse_req_t req, struct idx_txn *t, struct fs
 	size_t len = strlen(name);
 	struct fs_node tmpl, *n;
 	const char *dirpath = NULL;
+	char vpath[CM_PATH_MAX + 300];
+	struct idx_vrow row;
 	char sep = '/';
 	struct idx_entry e;
 	struct pol_decision d;
@@ -170,6 +175,20 @@ static int do_lookup(struct fs *fs, fuse_req_t req, struct idx_txn *t, struct fs
 		if (rc == 0)
 			fs_entry_tmpl(p, &e, &tmpl);
 		dirpath = p->path;
+		break;
+	case FS_VIEW:
+	case FS_VDIR:
+		rc = idx_vtree_lookup(t, p->e.dir_id, name, len, &row);
+		if (rc == -ENOENT) {
+			ep->ino = 0; /* a view directory never changes either */
+			ep->entry_timeout = FS_TIMEOUT_FOREVER;
+			return 0;
+		}
+		if (rc == 0)
+			rc = fs_vdir_child(t, p, name, len, &row, &tmpl, vpath, &sep);
+		if (rc == -ENOENT)
+			rc = -EIO; /* a row whose source is gone: the index is damaged */
+		dirpath = vpath;
 		break;
 	default:
 		return -ENOTDIR;

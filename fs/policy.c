@@ -437,6 +437,13 @@ int fs_pol_entry(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir
 		      dep);
 }
 
+int fs_pol_src(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
+	       const char *rel, size_t rellen, const char *name, size_t namelen,
+	       struct pol_decision *d, int *dep)
+{
+	return decide(q, t, ds, ver, dir_id, rel, rellen, name, namelen, d, dep);
+}
+
 int fs_pol_file(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
 		struct pol_decision *d, int *dep)
 {
@@ -560,16 +567,18 @@ static int dir_vis(struct fs_preq *q, struct idx_txn *t, struct wscope *s, uint6
 int fs_pol_dir_all(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir, int *dep)
 {
 	struct pol_target tg = { 0 };
+	/* A view's rows come from anywhere in its version: ask of the root. */
+	const char *rel = dir->kind == FS_VIEW || dir->kind == FS_VDIR ? "" : fs_node_rel(dir);
 	struct wscope *s;
 
 	*dep = 0;
 	if (!q->p)
 		return 1;
 	s = scope(q, t, dir->ds, dir->ver);
-	if (!s || rules_vis(q, s, fs_node_rel(dir)) != 1)
+	if (!s || rules_vis(q, s, rel) != 1)
 		return 0;
 	if (s->dep) {
-		scope_target(s, fs_node_rel(dir), &tg);
+		scope_target(s, rel, &tg);
 		*dep = pol_depends_on_caller(q->p, &tg);
 	}
 	return 1;
@@ -732,6 +741,10 @@ int fs_pol_node(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
 	case FS_VERSION:
 	case FS_DIR:
 		vis = fs_pol_dir(q, t, n->ds, n->ver, n->e.dir_id, fs_node_rel(n), dep);
+		break;
+	case FS_VIEW:
+	case FS_VDIR:
+		vis = fs_view_visible(q, t, n->ds, n->ver, n->vsrc, dep);
 		break;
 	case FS_FILE:
 		if (fs_pol_file(q, t, n, d, dep) < 0) {

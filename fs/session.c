@@ -38,7 +38,7 @@ static void invalidate_dynamic(struct fs *fs)
 		if (d[i].kind == FS_DATASET)
 			fuse_lowlevel_notify_inval_inode(fs->se, d[i].ino, 0, 0);
 	for (size_t i = 0; i < n; i++) {
-		if (d[i].kind != FS_LINK)
+		if (d[i].kind != FS_LINK && d[i].kind != FS_VIEW)
 			continue;
 		for (size_t j = 0; j < n; j++)
 			if (d[j].kind == FS_DATASET && d[j].ds == d[i].ds)

@@ -33,6 +33,8 @@ struct idx_commit {
 	uint64_t next_eid;       /* kept here, written back at finish */
 	int64_t live_delta;      /* samples that became live minus those that went */
 	int64_t now;
+	idx_commit_hook hook;    /* run inside the txn, before it commits */
+	void *hook_ctx;
 };
 
 struct idx_txn *idx_commit_txn(struct idx_commit *c) { return c->t; }
@@ -40,6 +42,12 @@ uint32_t idx_commit_dataset(const struct idx_commit *c) { return c->ds; }
 uint32_t idx_commit_parent(const struct idx_commit *c) { return c->parent; }
 uint32_t idx_commit_version(const struct idx_commit *c) { return c->ver; }
 uint64_t idx_commit_nchanges(const struct idx_commit *c) { return c->nchanges; }
+
+void idx_commit_on_finish(struct idx_commit *c, idx_commit_hook fn, void *ctx)
+{
+	c->hook = fn;
+	c->hook_ctx = ctx;
+}
 
 void idx_commit_abort(struct idx_commit *c)
 {
@@ -769,6 +777,8 @@ int idx_commit_finish(struct idx_commit *c, const char *message, uint32_t uid,
 		cm_be64(rec + 8, d.created);
 		r = idx_put(c->t, DB_DATASETS, name, nl, rec, 16);
 	}
+	if (r == 0 && c->hook)
+		r = c->hook(c->t, c->ds, c->ver, c->hook_ctx);
 	if (r == 0) {
 		r = idx_txn_commit(c->t);
 		c->t = NULL;

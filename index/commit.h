@@ -75,6 +75,14 @@ int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 /* Samples touched so far (added, removed or changed). */
 uint64_t idx_commit_nchanges(const struct idx_commit *c);
 
+/* Called by idx_commit_finish inside the commit's txn once the new version
+ * is complete (readable at ver, and the dataset's head), before the txn
+ * commits: whatever fn writes lands atomically with the version, and an
+ * error from it (-errno) aborts the whole commit.  Views that follow
+ * `latest` are re-materialized this way. */
+typedef int (*idx_commit_hook)(struct idx_txn *t, uint32_t ds, uint32_t ver, void *ctx);
+void idx_commit_on_finish(struct idx_commit *c, idx_commit_hook fn, void *ctx);
+
 /* Write the version record and commit.  *ver receives the new version. */
 int idx_commit_finish(struct idx_commit *c, const char *message, uint32_t uid,
 		      const char *user, uint32_t *ver);

@@ -407,6 +407,128 @@ int idx_frames_get(struct idx_txn *t, uint64_t shard, uint64_t offset, uint64_t 
 	return 0;
 }
 
+/* ---- sparse maps ---- */
+
+/* Value: u8 1 (layout version), then per data segment in logical order
+ * be64 logical offset | be64 position of its first byte in the stored data.
+ * A segment's length is the next one's position minus its own (the last
+ * ends at the entry's stored length), so the stored side needs no sum and a
+ * read finds its segment by binary search straight in the LMDB value. */
+#define SPARSE_V1 1
+#define SPARSE_SEG 16
+
+int idx_sparse_put(struct idx_txn *t, uint64_t shard, uint64_t offset,
+		   const struct idx_sparse_seg *seg, size_t n)
+{
+	unsigned char k[16];
+	struct cm_buf b;
+	uint64_t pos = 0;
+	int r;
+
+	if ((t->s->missing & (1u << DB_SPARSE)))
+		return -EROFS;
+	frames_key(k, shard, offset);
+	cm_buf_init(&b, 0);
+	cm_buf_putc(&b, SPARSE_V1);
+	for (size_t i = 0; i < n; i++) {
+		if (seg[i].len == 0)
+			continue;
+		cm_buf_put_be64(&b, seg[i].off);
+		cm_buf_put_be64(&b, pos);
+		pos += seg[i].len;
+	}
+	r = b.err ? b.err : idx_put(t, DB_SPARSE, k, 16, b.p, b.len);
+	cm_buf_free(&b);
+	return r;
+}
+
+int idx_sparse_decode(const void *p, size_t len, uint64_t stored, uint64_t size,
+		      struct idx_sparse_map *m)
+{
+	const unsigned char *v = p;
+
+	if (len < 1 || v[0] != SPARSE_V1 || (len - 1) % SPARSE_SEG != 0 || stored > size)
+		return -EBADMSG;
+	m->p = v + 1;
+	m->n = (len - 1) / SPARSE_SEG;
+	m->stored = stored;
+	m->size = size;
+	return 0;
+}
+
+int idx_sparse_get(struct idx_txn *t, const struct idx_entry *e, struct idx_sparse_map *m)
+{
+	unsigned char k[16];
+	MDB_val val;
+	int r;
+
+	if ((t->s->missing & (1u << DB_SPARSE)))
+		return -ENOENT;
+	frames_key(k, e->shard, e->offset);
+	r = idx_get(t, DB_SPARSE, k, 16, &val);
+	if (r < 0)
+		return r;
+	return idx_sparse_decode(val.mv_data, val.mv_size, e->stored, e->size, m);
+}
+
+int idx_sparse_seg(const struct idx_sparse_map *m, size_t i, struct idx_sparse_seg *s,
+		   uint64_t *pos)
+{
+	const unsigned char *q = m->p + i * SPARSE_SEG;
+	uint64_t off, at, next, len;
+
+	if (i >= m->n)
+		return -EBADMSG;
+	off = cm_get_be64(q);
+	at = cm_get_be64(q + 8);
+	next = i + 1 < m->n ? cm_get_be64(q + SPARSE_SEG + 8) : m->stored;
+	len = next - at;
+	/* Checked against its neighbour only, so that a read stays O(log n):
+	 * every byte it names lies inside the member's stored range and its
+	 * logical size, and it ends before the next segment begins. */
+	if (at >= next || next > m->stored || len > m->size ||
+	    off > m->size - len ||
+	    (i + 1 < m->n && cm_get_be64(q + SPARSE_SEG) < off + len))
+		return -EBADMSG;
+	s->off = off;
+	s->len = len;
+	*pos = at;
+	return 0;
+}
+
+size_t idx_sparse_find(const struct idx_sparse_map *m, uint64_t off)
+{
+	size_t lo = 0, hi = m->n;
+
+	/* The number of segments starting at or before off, minus one: the
+	 * segment off is in or after; m->n when off precedes them all. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cm_get_be64(m->p + mid * SPARSE_SEG) <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : m->n;
+}
+
+int idx_sparse_check(const struct idx_sparse_map *m)
+{
+	struct idx_sparse_seg s;
+	uint64_t pos, sum = 0;
+
+	if (m->n == 0)
+		return m->stored == 0 ? 0 : -EBADMSG;
+	if (cm_get_be64(m->p + 8) != 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < m->n; i++) {
+		if (idx_sparse_seg(m, i, &s, &pos) < 0)
+			return -EBADMSG;
+		sum += s.len;
+	}
+	return sum == m->stored ? 0 : -EBADMSG;
+}
+
 /* ---- samples ---- */
 
 int idx_sample_get(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir,

@@ -27,6 +27,7 @@
 #include "index/backend.h"
 #include "index/ingest.h"
 #include "index/json.h"
+#include "index/store_int.h"
 #include "index/tar.h"
 
 #define SIDECAR_MAX (1u << 20)
@@ -40,7 +41,11 @@ struct mem {
 	char *link;       /* in the plan's arena: link target, or a file's path */
 	int kind;
 	uint64_t shard;   /* shard id (directory sources: one per file) */
-	uint64_t hdr, off, size;
+	uint64_t hdr, off, size; /* size: logical */
+	int sparse;       /* a sparse tar member with holes: stored < size */
+	uint64_t stored;  /* sparse: the data bytes stored from off */
+	struct idx_sparse_seg *sp; /* owned; sparse: data segments, none empty */
+	size_t nsp;
 	uint32_t mode;
 	int64_t mtime;
 	uint64_t xxh;
@@ -91,8 +96,10 @@ struct plan {
 
 static void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].side);
+		free(p->v[i].sp);
+	}
 	for (size_t i = 0; i < p->names.nblk; i++)
 		free(p->names.blk[i]);
 	free(p->names.blk);
@@ -241,6 +248,8 @@ static int resolve(struct plan *p, size_t i, int depth)
 		m->shard = t->shard;
 		m->off = t->off;
 		m->size = t->size;
+		m->sparse = t->sparse;
+		m->stored = t->stored;
 		m->mode = t->mode;
 		m->mtime = t->mtime;
 	}
@@ -276,17 +285,11 @@ struct sumio {
 	size_t blen;
 };
 
-/* Read [off, off+size) through the buffer, hashing it into *out, and keep a
- * copy in *capture when capture is not NULL. */
-static int sum_range(struct sumio *io, uint64_t off, uint64_t size, uint64_t *out,
-		     char **capture)
+/* Feed [off, off+size) of the source to h through the buffer, and copy it
+ * to dst when dst is not NULL. */
+static int feed_range(struct sumio *io, uint64_t off, uint64_t size, struct cm_xxh64 *h,
+		      char *dst)
 {
-	struct cm_xxh64 h;
-	size_t got = 0;
-
-	cm_xxh64_init(&h, 0);
-	if (capture && !(*capture = malloc(size + 1)))
-		return -ENOMEM;
 	while (size > 0) {
 		size_t take;
 		if (off < io->bstart || off >= io->bstart + io->blen) {
@@ -301,15 +304,59 @@ static int sum_range(struct sumio *io, uint64_t off, uint64_t size, uint64_t *ou
 		take = (size_t)(io->bstart + io->blen - off);
 		if (take > size)
 			take = (size_t)size;
-		cm_xxh64_update(&h, io->buf + (off - io->bstart), take);
-		if (capture)
-			memcpy(*capture + got, io->buf + (off - io->bstart), take);
-		got += take;
+		cm_xxh64_update(h, io->buf + (off - io->bstart), take);
+		if (dst) {
+			memcpy(dst, io->buf + (off - io->bstart), take);
+			dst += take;
+		}
 		off += take;
 		size -= take;
 	}
-	if (capture)
-		(*capture)[got] = 0;
+	return 0;
+}
+
+/* A hole of n zero bytes: hashed, never allocated (it may be terabytes). */
+static void feed_zeros(struct cm_xxh64 *h, uint64_t n, char *dst)
+{
+	static const unsigned char zeros[65536];
+
+	if (dst)
+		memset(dst, 0, (size_t)n);
+	while (n > 0) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		cm_xxh64_update(h, zeros, k);
+		n -= k;
+	}
+}
+
+/* Hash the logical bytes of member m into *out, and keep a copy in *capture
+ * when capture is not NULL (callers capture small members only). */
+static int sum_member(struct sumio *io, const struct mem *m, uint64_t *out, char **capture)
+{
+	struct cm_xxh64 h;
+	char *dst = NULL;
+	uint64_t pos = 0, data = m->off;
+	int r = 0;
+
+	cm_xxh64_init(&h, 0);
+	if (capture && !(*capture = dst = malloc(m->size + 1)))
+		return -ENOMEM;
+	if (!m->sparse) {
+		r = feed_range(io, m->off, m->size, &h, dst);
+		pos = m->size;
+	}
+	for (size_t i = 0; m->sparse && r == 0 && i < m->nsp; i++) {
+		const struct idx_sparse_seg *sg = &m->sp[i];
+		feed_zeros(&h, sg->off - pos, dst ? dst + pos : NULL);
+		r = feed_range(io, data, sg->len, &h, dst ? dst + sg->off : NULL);
+		data += sg->len;
+		pos = sg->off + sg->len;
+	}
+	if (r < 0)
+		return r;
+	feed_zeros(&h, m->size - pos, dst ? dst + pos : NULL);
+	if (dst)
+		dst[m->size] = 0;
 	*out = cm_xxh64_digest(&h);
 	return 0;
 }
@@ -335,7 +382,7 @@ static int read_pass(struct plan *p, struct sumio *io, int checksum, char *err, 
 			continue;
 		free(m->side);
 		m->side = NULL;
-		r = sum_range(io, m->off, m->size, &m->xxh, side ? &m->side : NULL);
+		r = sum_member(io, m, &m->xxh, side ? &m->side : NULL);
 		if (!checksum)
 			m->xxh = 0;
 		if (r < 0) {
@@ -435,26 +482,49 @@ static int sidecar(struct idx_commit *c, const char *src, const char *path, cons
 
 /* ---- step 3: puts ---- */
 
+/* The member holding a link's bytes (a link may name another link). */
+static const struct mem *data_of(const struct plan *p, const struct mem *m)
+{
+	while (m->kind != M_FILE)
+		m = &p->v[m->target - 1];
+	return m;
+}
+
+static int put_one(struct idx_commit *c, const struct mem *m, const struct mem *d)
+{
+	struct idx_file fl;
+	int r;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.shard = m->shard;
+	fl.offset = m->off;
+	fl.stored = m->sparse ? m->stored : m->size;
+	fl.size = m->size;
+	fl.xxh = d->xxh;
+	fl.codec = m->sparse ? IDX_CODEC_SPARSE : IDX_CODEC_RAW;
+	fl.mode = 0100000 | (m->mode & 07777);
+	fl.mtime = m->mtime;
+	r = idx_commit_put(c, m->path, strlen(m->path), &fl);
+	/* The map goes with the data (shard, offset): links share it. */
+	if (r >= 0 && m->sparse) {
+		int e = idx_sparse_put(idx_commit_txn(c), d->shard, d->off, d->sp, d->nsp);
+		if (e < 0)
+			return e;
+	}
+	return r;
+}
+
 static int put_all(struct idx_commit *c, struct plan *p, const struct idx_backend *b,
 		   struct idx_bfile *f, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct mem *m = &p->v[i];
-		struct idx_file fl;
+		const struct mem *d;
 		int r;
 		if (m->kind == M_DROP)
 			continue;
-		if (m->kind != M_FILE)
-			m->xxh = p->v[m->target - 1].xxh;
-		fl.shard = m->shard;
-		fl.offset = m->off;
-		fl.stored = m->size;
-		fl.size = m->size;
-		fl.xxh = m->xxh;
-		fl.codec = IDX_CODEC_RAW;
-		fl.mode = 0100000 | (m->mode & 07777);
-		fl.mtime = m->mtime;
-		r = idx_commit_put(c, m->path, strlen(m->path), &fl);
+		d = data_of(p, m);
+		r = put_one(c, m, d);
 		if (r == 1) {
 			cm_warn("%s: %s appears more than once; the last one wins",
 				p->src, m->path);
@@ -469,9 +539,7 @@ static int put_all(struct idx_commit *c, struct plan *p, const struct idx_backen
 			continue;
 		}
 		if (r == 0)
-			r = sidecar(c, p->src, m->path,
-				    m->kind == M_FILE ? m->side : p->v[m->target - 1].side, b, f,
-				    m->off, m->size, p->st);
+			r = sidecar(c, p->src, m->path, d->side, b, f, m->off, m->size, p->st);
 		if (r < 0) {
 			snprintf(err, errlen, "%s: %s: %s", p->src, m->path, idx_strerror(r));
 			return r;
@@ -489,6 +557,31 @@ static ssize_t tar_read(void *ctx, void *buf, size_t len, uint64_t off)
 	struct sumio *io = ctx;
 
 	return io->b->pread(io->f, buf, len, off);
+}
+
+/* A sparse member with holes keeps its map; one without (its segments
+ * cover it end to end) is stored contiguously, like any other. */
+static int plan_sparse(struct mem *m, const struct idx_tar_member *tm)
+{
+	size_t n = 0;
+
+	if (tm->size == tm->logical_size)
+		return 0;
+	m->sp = malloc((tm->nsparse ? tm->nsparse : 1) * sizeof(*m->sp));
+	if (!m->sp)
+		return -ENOMEM;
+	for (size_t i = 0; i < tm->nsparse; i++) {
+		if (!tm->sparse[i].len)
+			continue;
+		m->sp[n].off = tm->sparse[i].off;
+		m->sp[n].len = tm->sparse[i].len;
+		n++;
+	}
+	m->nsp = n;
+	m->sparse = 1;
+	m->stored = tm->size;
+	m->size = tm->logical_size;
+	return 0;
 }
 
 static int tar_plan(struct plan *p, struct sumio *io, uint64_t size, uint64_t shard,
@@ -509,12 +602,6 @@ static int tar_plan(struct plan *p, struct sumio *io, uint64_t size, uint64_t sh
 			continue;
 		case IDX_TAR_REG:
 			kind = M_FILE;
-			if (tm.sparse) {
-				cm_warn("%s: offset %" PRIu64 ": %s: sparse member not supported; refused",
-					p->src, tm.hdr_offset, tm.path);
-				p->st->refused++;
-				continue;
-			}
 			break;
 		case IDX_TAR_HARDLINK: kind = M_HARD; break;
 		case IDX_TAR_SYMLINK: kind = M_SYM; break;
@@ -552,6 +639,8 @@ static int tar_plan(struct plan *p, struct sumio *io, uint64_t size, uint64_t sh
 			r = -ENOMEM;
 			break;
 		}
+		if (kind == M_FILE && tm.sparse && (r = plan_sparse(m, &tm)) < 0)
+			break;
 	}
 	if (r < 0 && r != -ENOMEM)
 		snprintf(err, errlen, "%s: %s", p->src, idx_tar_error(t));

@@ -12,5 +12,6 @@ index_libindex_a_SOURCES = \
 	index/diff.c index/diff.h \
 	index/zcodec.c index/zcodec.h index/zcache.c index/zcache.h \
 	index/zwriter.c index/zwriter.h index/fetch.c index/fetch.h \
-	index/pack.c index/pack.h index/gc.c
+	index/pack.c index/pack.h index/gc.c \
+	index/view.c index/view.h
 INDEX_LIBS = index/libindex.a common/libcommon.a $(LMDB_LIBS) $(ZSTD_LIBS) $(URING_LIBS)

@@ -7,7 +7,9 @@
  *
  * Packed (IDX_CODEC_ZSTD) members are read one chunk frame at a time: one
  * range read and one decode per chunk touched, through a bounded LRU of
- * decoded chunks (zcache.c); dictionaries are loaded once per reader. */
+ * decoded chunks (zcache.c); dictionaries are loaded once per reader.
+ * Sparse tar members (IDX_CODEC_SPARSE) read their holes as zeros and their
+ * data segments from the stored range, through the map in `sparse`. */
 #include "config.h"
 
 #include <errno.h>
@@ -492,11 +494,97 @@ static ssize_t zst_pread(struct idx_reader *r, struct idx_txn *t, struct shard_s
 	return err < 0 ? err : (ssize_t)got;
 }
 
+/* n stored bytes at pos (relative to the member's stored range). */
+static int raw_read(struct idx_reader *r, struct shard_slot *sl, const struct idx_entry *e,
+		    void *buf, size_t n, uint64_t pos, const char *what)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = r->b->pread(sl->f, (char *)buf + got, n - got, e->offset + pos + got);
+		if (k < 0) {
+			cm_err("%s: shard %s: read at %" PRIu64 ": %s", what, sl->path,
+			       e->offset + pos + got, strerror((int)-k));
+			return -EIO;
+		}
+		if (k == 0) {
+			cm_err("%s: shard %s is truncated (member ends at %" PRIu64 ")", what,
+			       sl->path, e->offset + e->stored);
+			return -EIO;
+		}
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/* ---- sparse members ---- */
+
+/* Holes are zeros; data comes from the segment's place in the stored range.
+ * The map is looked up per read (one B-tree descent) and searched in place:
+ * O(log segments) whatever the map's size. */
+static int sparse_bad(struct shard_slot *sl, const struct idx_entry *e, size_t i,
+		      const char *what)
+{
+	cm_err("%s: shard %s: sparse map of member at %" PRIu64 " is inconsistent at segment %zu",
+	       what, sl->path, e->offset, i);
+	return -EIO;
+}
+
+static ssize_t sparse_pread(struct idx_reader *r, struct idx_txn *t, struct shard_slot *sl,
+			    const struct idx_entry *e, void *buf, size_t n, uint64_t off,
+			    const char *what)
+{
+	struct idx_sparse_map m;
+	struct idx_sparse_seg sg;
+	uint64_t pos;
+	size_t got = 0, i;
+	int err = e->stored < e->size ? idx_sparse_get(t, e, &m) : -EBADMSG;
+
+	if (err < 0) {
+		cm_err("%s: shard %s: sparse map of member at %" PRIu64 ": %s", what, sl->path,
+		       e->offset, err == -ENOENT ? "missing from the index" : idx_strerror(err));
+		return -EIO;
+	}
+	/* i: the first segment that ends after the read position. */
+	i = idx_sparse_find(&m, off);
+	if (i == m.n)
+		i = 0;
+	else if (idx_sparse_seg(&m, i, &sg, &pos) < 0)
+		return sparse_bad(sl, e, i, what);
+	else if (off - sg.off >= sg.len)
+		i++;
+	while (got < n) {
+		uint64_t at = off + got, k;
+		if (i < m.n && idx_sparse_seg(&m, i, &sg, &pos) < 0)
+			return sparse_bad(sl, e, i, what);
+		if (i < m.n && at >= sg.off) {
+			if (at - sg.off >= sg.len)
+				return sparse_bad(sl, e, i, what);
+			k = sg.off + sg.len - at;
+			if (k > n - got)
+				k = n - got;
+			err = raw_read(r, sl, e, (char *)buf + got, (size_t)k, pos + (at - sg.off),
+				       what);
+			if (err < 0)
+				return err;
+			i++;
+		} else {
+			/* A hole, up to the next segment or the end. */
+			k = (i < m.n ? sg.off : e->size) - at;
+			if (k > n - got)
+				k = n - got;
+			memset((char *)buf + got, 0, (size_t)k);
+		}
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
 ssize_t idx_reader_pread(struct idx_reader *r, struct idx_txn *t, const struct idx_entry *e,
 			 void *buf, size_t n, uint64_t off, const char *what)
 {
 	struct shard_slot *sl;
-	ssize_t got = 0;
+	ssize_t got;
 	int err;
 
 	if (e->type != IDX_ENT_FILE)
@@ -505,35 +593,20 @@ ssize_t idx_reader_pread(struct idx_reader *r, struct idx_txn *t, const struct i
 		return 0;
 	if (n > e->size - off)
 		n = (size_t)(e->size - off);
-	if (e->codec != IDX_CODEC_RAW && e->codec != IDX_CODEC_ZSTD) {
+	if (e->codec != IDX_CODEC_RAW && e->codec != IDX_CODEC_ZSTD &&
+	    e->codec != IDX_CODEC_SPARSE) {
 		cm_err("%s: unsupported codec %u", what, e->codec);
 		return -EIO;
 	}
 	err = slot_get(r, t, e->shard, what, &sl);
 	if (err < 0)
 		return err;
-	if (e->codec == IDX_CODEC_ZSTD) {
+	if (e->codec == IDX_CODEC_ZSTD)
 		got = zst_pread(r, t, sl, e, buf, n, off, what);
-		slot_release(r, sl);
-		return got;
-	}
-	while ((size_t)got < n) {
-		ssize_t k = r->b->pread(sl->f, (char *)buf + got, n - (size_t)got,
-					e->offset + off + (uint64_t)got);
-		if (k < 0) {
-			cm_err("%s: shard %s: read at %" PRIu64 ": %s", what, sl->path,
-			       e->offset + off + (uint64_t)got, strerror((int)-k));
-			got = -EIO;
-			break;
-		}
-		if (k == 0) {
-			cm_err("%s: shard %s is truncated (member ends at %" PRIu64 ")", what,
-			       sl->path, e->offset + e->size);
-			got = -EIO;
-			break;
-		}
-		got += k;
-	}
+	else if (e->codec == IDX_CODEC_SPARSE)
+		got = sparse_pread(r, t, sl, e, buf, n, off, what);
+	else
+		got = raw_read(r, sl, e, buf, n, off, what) < 0 ? -EIO : (ssize_t)n;
 	slot_release(r, sl);
 	return got;
 }

@@ -102,7 +102,10 @@ int idx_dataset_name_ok(const char *name);
 
 /* ---- entries (files and directories inside a version) ------------------ */
 
-enum idx_codec { IDX_CODEC_RAW = 0, IDX_CODEC_ZSTD = 1 };
+/* IDX_CODEC_SPARSE: a sparse tar member, stored raw as its data segments
+ * back to back (stored < size); the `sparse` table maps (shard, offset) to
+ * where each segment goes, and the rest reads as zeros. */
+enum idx_codec { IDX_CODEC_RAW = 0, IDX_CODEC_ZSTD = 1, IDX_CODEC_SPARSE = 2 };
 enum idx_etype { IDX_ENT_FILE = 1, IDX_ENT_DIR = 2 };
 
 struct idx_entry {

@@ -106,6 +106,36 @@ int idx_frames_get(struct idx_txn *t, uint64_t shard, uint64_t offset, uint64_t 
 int idx_frames_put(struct idx_txn *t, uint64_t shard, uint64_t offset, const uint64_t *sizes,
 		   size_t n);
 
+/* Sparse map of an IDX_CODEC_SPARSE member, under (shard, offset) of its
+ * stored data.  A segment is a run of data at logical offset off; the
+ * stored bytes of the segments lie back to back, the rest reads as zeros. */
+struct idx_sparse_seg {
+	uint64_t off, len;
+};
+/* Segments in logical order; zero-length ones are dropped. */
+int idx_sparse_put(struct idx_txn *t, uint64_t shard, uint64_t offset,
+		   const struct idx_sparse_seg *seg, size_t n);
+/* A map as stored: p is borrowed (from the txn for idx_sparse_get, until it
+ * ends), n segments, for a member of stored and size bytes. */
+struct idx_sparse_map {
+	const unsigned char *p;
+	size_t n;
+	uint64_t stored, size;
+};
+int idx_sparse_get(struct idx_txn *t, const struct idx_entry *e, struct idx_sparse_map *m);
+/* Checks only the layout of the value (-EBADMSG); segments are checked as
+ * they are used, by idx_sparse_seg, or all at once by idx_sparse_check. */
+int idx_sparse_decode(const void *p, size_t len, uint64_t stored, uint64_t size,
+		      struct idx_sparse_map *m);
+/* Segment i (< m->n) and the position of its first byte in the stored data;
+ * -EBADMSG if it is inconsistent with its bounds or the next segment. */
+int idx_sparse_seg(const struct idx_sparse_map *m, size_t i, struct idx_sparse_seg *s,
+		   uint64_t *pos);
+/* The last segment starting at or before logical offset off; m->n if none. */
+size_t idx_sparse_find(const struct idx_sparse_map *m, uint64_t off);
+/* 0 if every segment is consistent and they hold exactly m->stored bytes. */
+int idx_sparse_check(const struct idx_sparse_map *m);
+
 /* 1 if the file name in dir differs in content (checksum, size, mode; the
  * record's identity when a checksum is missing) between versions va and vb,
  * or exists in only one of them; 0 if the same; -errno. */

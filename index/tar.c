@@ -713,15 +713,25 @@ static int sparse_check(struct idx_tar *t, uint64_t hoff, uint64_t stored,
 	for (i = 0; i < t->nsp; i++) {
 		const struct idx_tar_sparse *s = &t->sp[i];
 
-		if (s->off < end || s->len > logical || s->off > logical - s->len)
-			break;
+		if (s->off < end)
+			return fail(t, EBADMSG,
+				    "sparse map of the member at offset %" PRIu64
+				    ": segment %zu (at %" PRIu64 ") overlaps or precedes "
+				    "the one before it", hoff, i, s->off);
+		if (s->len > logical || s->off > logical - s->len)
+			return fail(t, EBADMSG,
+				    "sparse map of the member at offset %" PRIu64
+				    ": segment %zu (%" PRIu64 " bytes at %" PRIu64
+				    ") runs past the real size %" PRIu64,
+				    hoff, i, s->len, s->off, logical);
 		end = s->off + s->len;
 		sum += s->len;
 	}
-	if (i < t->nsp || sum != stored)
+	if (sum != stored)
 		return fail(t, EBADMSG,
-			    "inconsistent sparse map in the member at offset "
-			    "%" PRIu64, hoff);
+			    "sparse map of the member at offset %" PRIu64 " names %"
+			    PRIu64 " data bytes but the member stores %" PRIu64,
+			    hoff, sum, stored);
 	if (!t->sp && sp_push(t, 0, 0) == 0)
 		t->nsp = 0;	/* sparse must be non-NULL */
 	return t->sp ? 0 : fail(t, ENOMEM, "out of memory");

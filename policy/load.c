@@ -301,34 +301,9 @@ static int load_roles(struct ld *l, const struct pol_ynode *n)
 	return 0;
 }
 
-/* Globs: relative, no "." or ".." component, brackets closed. */
 static int check_glob(struct ld *l, const struct pol_ynode *n, const char *s, int allow_slash)
 {
-	int depth = 0;
-
-	if (!*s)
-		return YERR(l, n, "empty pattern (expected a glob)");
-	if (!allow_slash && strchr(s, '/'))
-		return YERR(l, n, "bad glob \"%s\": contains '/' (expected a name pattern)", s);
-	if (s[0] == '/' || s[strlen(s) - 1] == '/')
-		return YERR(l, n, "bad glob \"%s\": leading or trailing '/' (expected a relative "
-			    "pattern such as train/**)", s);
-	for (const char *c = s; *c; c++) {
-		if (*c == '[')
-			depth++;
-		else if (*c == ']' && depth)
-			depth--;
-		if ((c == s || c[-1] == '/') && c[0] == '.' &&
-		    (c[1] == '/' || !c[1] || (c[1] == '.' && (c[2] == '/' || !c[2]))))
-			return YERR(l, n, "bad glob \"%s\": \".\" or \"..\" component (expected a "
-				    "relative pattern)", s);
-		if (c[0] == '/' && c[1] == '/')
-			return YERR(l, n, "bad glob \"%s\": empty component (expected a relative pattern)",
-				    s);
-	}
-	if (depth)
-		return YERR(l, n, "bad glob \"%s\": unclosed '[' (expected a glob)", s);
-	return 0;
+	return pol_yglob(l->err, l->name, n, s, allow_slash);
 }
 
 static int globs(struct ld *l, const struct pol_ynode *n, const char *what, int allow_slash,

@@ -314,3 +314,34 @@ int pol_yexpect(const struct pol_ynode *n, enum pol_ykind kind, const char *what
 	return pol_yerr(err, name, n, "%s is %s (expected %s)", what, pol_ykind_name(n->kind),
 			pol_ykind_name(kind));
 }
+
+/* Globs: relative, no "." or ".." component, brackets closed. */
+int pol_yglob(struct pol_error *err, const char *name, const struct pol_ynode *n, const char *s,
+	      int allow_slash)
+{
+	int depth = 0;
+
+	if (!*s)
+		return pol_yerr(err, name, n, "empty pattern (expected a glob)");
+	if (!allow_slash && strchr(s, '/'))
+		return pol_yerr(err, name, n, "bad glob \"%s\": contains '/' (expected a name pattern)", s);
+	if (s[0] == '/' || s[strlen(s) - 1] == '/')
+		return pol_yerr(err, name, n, "bad glob \"%s\": leading or trailing '/' (expected a relative "
+			    "pattern such as train/**)", s);
+	for (const char *c = s; *c; c++) {
+		if (*c == '[')
+			depth++;
+		else if (*c == ']' && depth)
+			depth--;
+		if ((c == s || c[-1] == '/') && c[0] == '.' &&
+		    (c[1] == '/' || !c[1] || (c[1] == '.' && (c[2] == '/' || !c[2]))))
+			return pol_yerr(err, name, n, "bad glob \"%s\": \".\" or \"..\" component (expected a "
+				    "relative pattern)", s);
+		if (c[0] == '/' && c[1] == '/')
+			return pol_yerr(err, name, n, "bad glob \"%s\": empty component (expected a relative pattern)",
+				    s);
+	}
+	if (depth)
+		return pol_yerr(err, name, n, "bad glob \"%s\": unclosed '[' (expected a glob)", s);
+	return 0;
+}

@@ -51,5 +51,9 @@ int pol_ymap_check(const struct pol_ynode *map, const char *const *allowed, cons
 int pol_yexpect(const struct pol_ynode *n, enum pol_ykind kind, const char *what,
 		const char *name, struct pol_error *err);
 const char *pol_ykind_name(enum pol_ykind k);
+/* A path glob: relative, no "." or ".." or empty component, brackets closed
+ * (and no '/' unless allow_slash); else an error at n. */
+int pol_yglob(struct pol_error *err, const char *name, const struct pol_ynode *n, const char *s,
+	      int allow_slash);
 
 #endif
