@@ -145,10 +145,12 @@ static int pack_commit(struct idx_store *s, const struct cli_ref *ref, struct id
 				"pack again)",
 				ref->dataset, idx_commit_parent(c), ref->ver);
 	}
+	err[0] = '\0';
 	r = idx_pack_put(p, c, err, sizeof(err));
 	if (r < 0) {
 		idx_commit_abort(c);
-		return cli_fail("%s: %s; nothing committed", ref->dataset, err);
+		return cli_fail("%s: %s; nothing committed", ref->dataset,
+				err[0] ? err : idx_strerror(r));
 	}
 	return cli_commit_report(s, c, ref->dataset, msg);
 }

@@ -5,8 +5,10 @@
  * cannot be served (devices, FIFOs, '..' paths, dangling or escaping links)
  * and failing on malformed archives; (2) read the data once, sequentially, to
  * checksum every member; (3) put the members into the commit.  Links resolve
- * at step (1) to their target's bytes.  `.cls` and `.json` members also
- * become attributes of their sample. */
+ * at step (1) to their target's bytes.  Sparse members keep their map of
+ * data segments (written to the `sparse` table at step 3) and are checksummed
+ * over their logical bytes, holes hashed from a static zero block.  `.cls`
+ * and `.json` members also become attributes of their sample. */
 #include "config.h"
 
 #include <dirent.h>

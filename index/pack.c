@@ -278,7 +278,8 @@ static int sample_size(const unsigned char *buf, const size_t *lens, size_t n, i
 	return r;
 }
 
-static int dict_decide(struct idx_pack *p, struct idx_txn *t, struct idx_pack_stats *st)
+static int dict_decide(struct idx_pack *p, struct idx_txn *t, struct idx_pack_stats *st,
+		       char *err, size_t errlen)
 {
 	unsigned char *buf = NULL;
 	size_t *lens = NULL, n = 0, total = 0;
@@ -330,8 +331,12 @@ static int dict_decide(struct idx_pack *p, struct idx_txn *t, struct idx_pack_st
 					   sizeof(path));
 			/* The same dictionary may exist already: then it is not ours. */
 			p->dict_new = r == 0 && access(path, F_OK) != 0;
-			if (r == 0 && p->dict_new)
+			if (r == 0 && p->dict_new) {
 				r = idx_zdict_save(d, idx_store_dir(p->s));
+				if (r < 0) /* a write error (disk full?), not a read error */
+					snprintf(err, errlen, "saving the dictionary %s: %s; "
+						 "nothing packed", path, strerror(-r));
+			}
 			if (r == 0) {
 				p->dict = d;
 				d = NULL;
@@ -550,12 +555,17 @@ static int put_all(struct idx_pack *p, struct idx_commit *c, char *err, size_t e
 	uint64_t *ids = calloc(ns ? ns : 1, sizeof(*ids));
 	int r = ids ? 0 : -ENOMEM;
 
+	if (r < 0)
+		snprintf(err, errlen, "%s", strerror(-r));
+
 	for (size_t i = 0; r == 0 && i < ns; i++) {
 		uint64_t size;
 		int64_t mtime;
 		const char *rel = idx_zw_shard(p->zw, i, &size, &mtime);
 		r = idx_commit_shard(c, IDX_SHARD_TARZST, rel, size, mtime, idx_zdict_id(p->dict),
 				     &ids[i]);
+		if (r < 0)
+			snprintf(err, errlen, "%s: %s", rel, idx_strerror(r));
 	}
 	for (size_t i = 0; r == 0 && i < p->n; i++) {
 		const struct pm *m = &p->v[i];
@@ -596,12 +606,14 @@ int idx_pack_run(struct idx_pack *p, struct idx_txn *t, uint32_t ds, uint32_t ve
 	r = idx_walk(t, ds, ver, collect_cb, &col);
 	if (r == 0)
 		r = idx_reader_open(&p->rd, p->s, 64);
+	err[0] = '\0';
 	if (r == 0)
-		r = dict_decide(p, t, st);
+		r = dict_decide(p, t, st, err, errlen);
 	if (r < 0) {
-		snprintf(err, errlen, "reading the files of v%u: %s; nothing packed", ver,
-			 r == -EIO ? "a shard is unreadable or changed (see above)"
-				   : idx_strerror(r));
+		if (!err[0])
+			snprintf(err, errlen, "reading the files of v%u: %s; nothing packed", ver,
+				 r == -EIO ? "a shard is unreadable or changed (see above)"
+					   : idx_strerror(r));
 		return r;
 	}
 	snprintf(prefix, sizeof(prefix), "%" PRIx64 "-%x-%x", (uint64_t)time(NULL),
@@ -616,7 +628,10 @@ int idx_pack_run(struct idx_pack *p, struct idx_txn *t, uint32_t ds, uint32_t ve
 		snprintf(err, errlen, "%s",
 			 r == -EINTR ? "interrupted; nothing packed"
 				     : "packing failed (see above); nothing packed");
-		if (r != -EINTR && r != -EIO)
+		if (r == -ENOSPC || r == -EDQUOT)
+			snprintf(err, errlen, "packing failed: writing shards in %s/shards: %s; "
+				 "nothing packed", idx_store_dir(p->s), strerror(-r));
+		else if (r != -EINTR && r != -EIO)
 			snprintf(err, errlen, "packing failed: %s; nothing packed", strerror(-r));
 		return r;
 	}

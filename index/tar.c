@@ -729,9 +729,9 @@ static int sparse_check(struct idx_tar *t, uint64_t hoff, uint64_t stored,
 	}
 	if (sum != stored)
 		return fail(t, EBADMSG,
-			    "sparse map of the member at offset %" PRIu64 " names %"
-			    PRIu64 " data bytes but the member stores %" PRIu64,
-			    hoff, sum, stored);
+			    "sparse map of the member at offset %" PRIu64 ": its "
+			    "segments hold %" PRIu64 " bytes but the member stores %"
+			    PRIu64, hoff, sum, stored);
 	if (!t->sp && sp_push(t, 0, 0) == 0)
 		t->nsp = 0;	/* sparse must be non-NULL */
 	return t->sp ? 0 : fail(t, ENOMEM, "out of memory");

@@ -11,6 +11,7 @@ FS_TESTS = \
 	tests/integration/mount_bigdir.sh \
 	tests/integration/mount_fstab.sh \
 	tests/integration/mount_concurrency.sh \
-	tests/integration/policy_mount.sh
+	tests/integration/policy_mount.sh \
+	tests/integration/view_mount.sh
 dist_check_SCRIPTS += $(FS_TESTS)
 TESTS += $(FS_TESTS)

@@ -9,7 +9,8 @@ UNIT_TESTS = \
 	tests/unit/index_zst \
 	tests/unit/policy_eval \
 	tests/unit/policy_load \
-	tests/unit/policy_pred
+	tests/unit/policy_pred \
+	tests/unit/policy_view
 check_PROGRAMS += $(UNIT_TESTS)
 
 tests_unit_common_util_SOURCES = tests/unit/common_util.c
@@ -26,6 +27,8 @@ tests_unit_policy_load_SOURCES = tests/unit/policy_load.c
 tests_unit_policy_load_LDADD = $(POLICY_LIBS)
 tests_unit_policy_pred_SOURCES = tests/unit/policy_pred.c
 tests_unit_policy_pred_LDADD = $(POLICY_LIBS)
+tests_unit_policy_view_SOURCES = tests/unit/policy_view.c
+tests_unit_policy_view_LDADD = $(POLICY_LIBS)
 tests_unit_index_zst_SOURCES = tests/unit/index_zst.c
 tests_unit_index_zst_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS)
 tests_unit_index_zst_LDADD = $(INDEX_LIBS) -lpthread
@@ -34,11 +37,13 @@ INTEGRATION_TESTS = \
 	tests/integration/cli_basics.sh \
 	tests/integration/store_cli.sh \
 	tests/integration/tar_go.sh \
+	tests/integration/sparse.sh \
 	tests/integration/pack.sh \
 	tests/integration/pack_mount.sh \
 	tests/integration/policy_cli.sh \
 	tests/integration/completion.sh \
 	tests/integration/crash_ingest.sh \
+	tests/integration/view_cli.sh \
 	tests/integration/layering.sh
 dist_check_SCRIPTS = $(INTEGRATION_TESTS)
 
