@@ -1,4 +1,4 @@
-dist_man_MANS += man/sievefs.1 man/sievefs-policy.5
+dist_man_MANS += man/sievefs.1 man/sievefs-policy.5 man/sievefs-view.5
 
 if HAVE_MANDOC
 check-local: check-man
