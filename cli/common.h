@@ -60,6 +60,9 @@ struct cli_vstats {
 	uint64_t samples, files, bytes;
 	uint64_t split_samples[16];
 	uint64_t unplaced; /* samples left out: no usable layout attribute */
+	/* Attributes the spec names that no sample of the version has (a typo,
+	 * most likely): NUL-separated, empty when all were seen. */
+	char unseen[256];
 };
 /* Materialize view v (spec text as added) at version ver, in write txn t,
  * replacing an older view of the same name. */

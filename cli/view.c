@@ -123,6 +123,10 @@ static int view_add(int argc, char **argv)
 	if (st.unplaced)
 		printf("  %" PRIu64 " samples left out: no usable '%s' attribute for the layout\n",
 		       st.unplaced, v->layout_by);
+	fflush(stdout);
+	for (const char *a = st.unseen; *a; a += strlen(a) + 1)
+		fprintf(stderr, "sievefs: warning: %s: no sample of %s v%u has the attribute '%s'\n",
+			argv[3], v->dataset, ver, a);
 	if (!st.samples)
 		fprintf(stderr, "sievefs: warning: view %s selects no sample\n", v->name);
 	ret = 0;

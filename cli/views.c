@@ -146,7 +146,12 @@ struct vsel {
 	uint32_t s, c;
 };
 
+#define VB_ATTRS 16
+
 struct vb {
+	const char *attrs[VB_ATTRS]; /* what the spec refers to ... */
+	unsigned char seen[VB_ATTRS]; /* ... and whether a sample had it */
+	size_t nattrs;
 	struct idx_txn *t;
 	uint32_t ds, ver;
 	const struct pol_view *v;
@@ -353,6 +358,17 @@ static int vdir_of(struct vb *x, uint64_t prefix, uint64_t src, const char *dpat
 	return 0;
 }
 
+static void attr_note(const char *attr, void *ctx)
+{
+	struct vb *x = ctx;
+
+	for (size_t i = 0; i < x->nattrs; i++)
+		if (!strcmp(x->attrs[i], attr))
+			return;
+	if (x->nattrs < VB_ATTRS)
+		x->attrs[x->nattrs++] = attr;
+}
+
 static int vb_cb(const struct cli_member *m, void *ctx)
 {
 	struct vb *x = ctx;
@@ -361,6 +377,10 @@ static int vb_cb(const struct cli_member *m, void *ctx)
 	uint64_t d;
 	int r;
 
+	if (m->first)
+		for (size_t i = 0; i < x->nattrs; i++)
+			if (!x->seen[i] && cli_attr_find(m->attrs, x->attrs[i]))
+				x->seen[i] = 1;
 	if (m->first) {
 		r = pol_view_select(v, m->key, m->keylen, pol_attrs_lookup, (void *)m->attrs);
 		if (r < 0)
@@ -424,6 +444,7 @@ int cli_view_build(struct idx_txn *t, uint32_t ds, uint32_t ver, const struct po
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	pol_view_attrs(v, attr_note, &x);
 	cm_strset_init(&x.strata);
 	cm_strset_init(&x.classes);
 	cm_strset_init(&x.prefixes);
@@ -438,6 +459,14 @@ int cli_view_build(struct idx_txn *t, uint32_t ds, uint32_t ver, const struct po
 	if (r == 0) {
 		x.pass = 2;
 		r = cli_walk_members(t, ds, ver, vb_cb, &x);
+	}
+	for (size_t i = 0, o = 0; r == 0 && i < x.nattrs; i++) {
+		size_t l = strlen(x.attrs[i]);
+
+		if (!x.seen[i] && o + l + 2 <= sizeof(st->unseen)) {
+			memcpy(st->unseen + o, x.attrs[i], l + 1);
+			o += l + 1;
+		}
 	}
 	if (r == 0) {
 		m.ds = ds;

@@ -353,3 +353,16 @@ size_t pol_view_split(const struct pol_view *v, const char *group, size_t len)
 		;
 	return i;
 }
+
+void pol_view_attrs(const struct pol_view *v, void (*cb)(const char *attr, void *ctx),
+		    void *ctx)
+{
+	if (v->where)
+		pol_pred_attrs(v->where, cb, ctx);
+	if (v->stratify)
+		cb(v->stratify, ctx);
+	if (v->split_by)
+		cb(v->split_by, ctx);
+	if (v->layout_by)
+		cb(v->layout_by, ctx);
+}

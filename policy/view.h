@@ -75,6 +75,11 @@ int pol_view_sampled(const struct pol_view *v, const char *key, size_t keylen);
 /* Step 3: index of the split for a group value (or key); 0 without splits. */
 size_t pol_view_split(const struct pol_view *v, const char *group, size_t len);
 
+/* Calls cb once per attribute the view refers to (where, stratify, split
+ * by, layout by; possibly repeated). */
+void pol_view_attrs(const struct pol_view *v, void (*cb)(const char *attr, void *ctx),
+		    void *ctx);
+
 /* Is a string usable as one directory name of the view (a split name or a
  * layout value)?  Not empty, no '/' or NUL, not "." or "..", at most 255. */
 int pol_view_dirname_ok(const char *s, size_t len);

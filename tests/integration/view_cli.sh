@@ -48,6 +48,11 @@ spec bad5.yaml b5 latest 'where: {label: {between: [1, 2]}}'
 fails "an unknown operator is named" "bad5.yaml:4:17: unknown operator" "$S" view add st bad5.yaml
 check_eq "nothing was stored" "" "$("$S" view ls st --json | python3 -c 'import json,sys; print(" ".join(v["name"] for v in json.load(sys.stdin)))')"
 
+printf 'name: typo\ndataset: dg\nversion: v1\nwhere: {lable: 3}\n' > typo.yaml
+out=$("$S" view add st typo.yaml 2>&1)
+case $out in *"typo.yaml: no sample of dg v1 has the attribute 'lable'"*"selects no sample"*) ok "a misspelt attribute is named" ;; *) fail "misspelt attribute"; diag "$out" ;; esac
+"$S" view rm st typo >/dev/null
+
 # ---- sampling ---------------------------------------------------------------
 spec p10.yaml p10 v1 'sample: {fraction: 0.1, seed: 7}'
 spec p1.yaml p1 v1 'sample: {fraction: 0.01, seed: 7}'
