@@ -254,8 +254,7 @@ static int vrow_cb(const char *name, size_t n, const struct idx_vrow *row, void 
 		x->cpathlen = l;
 		x->cdir = row->src;
 	}
-	if ((r = idx_lookup(x->t, x->ds, x->ver, row->src, name, n, &e)) < 0)
-		return r;
+	e = row->e;
 	{
 		char path[CM_PATH_MAX + 256 + 2];
 		size_t pl = 0;

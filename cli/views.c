@@ -428,7 +428,7 @@ static int vb_cb(const struct cli_member *m, void *ctx)
 	dl = m->n - m->namelen - (m->n > m->namelen ? 1 : 0);
 	if ((r = vdir_of(x, x->prefix, m->dir_id, m->path, dl, &d)) < 0)
 		return r;
-	r = idx_vbuild_file(x->b, d, m->name, m->namelen, m->dir_id);
+	r = idx_vbuild_file(x->b, d, m->name, m->namelen, m->dir_id, m->e);
 	if (r < 0)
 		return r;
 	x->st->files++;

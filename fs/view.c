@@ -57,7 +57,6 @@ int fs_vdir_child(struct idx_txn *t, const struct fs_node *p, const char *name, 
 {
 	struct idx_entry e;
 	struct fs_node par;
-	int rc;
 
 	*sep = '/';
 	if (row->type == IDX_ENT_DIR) {
@@ -75,11 +74,7 @@ int fs_vdir_child(struct idx_txn *t, const struct fs_node *p, const char *name, 
 		snprintf(dirpath, CM_PATH_MAX + 300, "%s", p->path);
 		return 0;
 	}
-	rc = idx_lookup(t, p->ds, p->ver, row->src, name, len, &e);
-	if (rc < 0)
-		return rc;
-	if (e.type != IDX_ENT_FILE)
-		return -EIO;
+	e = row->e;
 	memset(&par, 0, sizeof(par));
 	par.ds = p->ds;
 	par.ver = p->ver;

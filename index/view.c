@@ -2,7 +2,8 @@
  *
  *   views  ds be32 | name -> varint ver, root, time, uid, samples, files,
  *                             bytes; bytes user, version, spec
- *   vtree  vdir be64 | name -> u8 type; DIR: varint vdir, src; FILE: varint src
+ *   vtree  vdir be64 | name -> u8 type; DIR: varint vdir, src;
+ *                               FILE: varint src, ver; the entry record
  */
 #include "config.h"
 
@@ -17,7 +18,7 @@
 struct idx_vbuild {
 	struct idx_txn *t;
 	uint64_t root;
-	struct cm_buf k;
+	struct cm_buf k, e;
 };
 
 static int no_table(struct idx_txn *t, int db)
@@ -139,6 +140,14 @@ static int row_decode(const MDB_val *v, struct idx_vrow *r)
 	if (c.err || (r->type != IDX_ENT_DIR && r->type != IDX_ENT_FILE) ||
 	    (r->type == IDX_ENT_DIR && !r->vdir))
 		return -EBADMSG;
+	if (r->type == IDX_ENT_FILE) {
+		uint64_t ver = cm_cur_varint(&c);
+		MDB_val rest = { (size_t)(c.end - c.p), (void *)c.p };
+
+		if (c.err || ver > UINT32_MAX || idx_entry_decode(&rest, (uint32_t)ver, &r->e) < 0 ||
+		    r->e.type != IDX_ENT_FILE)
+			return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -282,6 +291,7 @@ int idx_vbuild_begin(struct idx_txn *t, struct idx_vbuild **out)
 		return -ENOMEM;
 	b->t = t;
 	cm_buf_init(&b->k, 0);
+	cm_buf_init(&b->e, 0);
 	r = idx_meta_next(t, "next_vdir", &b->root);
 	if (r < 0) {
 		idx_vbuild_free(b);
@@ -307,6 +317,13 @@ static int row_put(struct idx_vbuild *b, uint64_t vdir, const char *name, size_t
 	if (row->type == IDX_ENT_DIR)
 		cm_buf_put_varint(&v, row->vdir);
 	cm_buf_put_varint(&v, row->src);
+	if (row->type == IDX_ENT_FILE) {
+		cm_buf_put_varint(&v, row->e.ver);
+		idx_entry_encode(&b->e, &row->e);
+		cm_buf_put(&v, b->e.p, b->e.len);
+		if (b->e.err)
+			v.err = b->e.err;
+	}
 	r = v.err ? v.err : row_key(&b->k, vdir, name, n);
 	if (r == 0)
 		r = idx_put(b->t, DB_VTREE, b->k.p, b->k.len, v.p, v.len);
@@ -338,7 +355,7 @@ int idx_vbuild_dir(struct idx_vbuild *b, uint64_t vdir, const char *name, size_t
 }
 
 int idx_vbuild_file(struct idx_vbuild *b, uint64_t vdir, const char *name, size_t n,
-		    uint64_t src)
+		    uint64_t src, const struct idx_entry *e)
 {
 	struct idx_vrow row;
 	int r = idx_vtree_lookup(b->t, vdir, name, n, &row);
@@ -350,6 +367,7 @@ int idx_vbuild_file(struct idx_vbuild *b, uint64_t vdir, const char *name, size_
 	row.type = IDX_ENT_FILE;
 	row.vdir = 0;
 	row.src = src;
+	row.e = *e;
 	return row_put(b, vdir, name, n, &row);
 }
 
@@ -388,5 +406,6 @@ void idx_vbuild_free(struct idx_vbuild *b)
 	if (!b)
 		return;
 	cm_buf_free(&b->k);
+	cm_buf_free(&b->e);
 	free(b);
 }

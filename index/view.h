@@ -49,6 +49,9 @@ struct idx_vrow {
 	uint64_t src;  /* FILE: source dir holding the member (same name);
 			* DIR: the source dir it mirrors, 0 for a split or
 			* layout directory */
+	struct idx_entry e; /* FILE: the member's record, copied at build so
+			     * that listing a view needs no lookup in the
+			     * version (entries are immutable) */
 };
 
 int idx_vtree_lookup(struct idx_txn *t, uint64_t vdir, const char *name, size_t n,
@@ -67,9 +70,10 @@ uint64_t idx_vbuild_root(const struct idx_vbuild *b);
 /* Child directory `name` of vdir (created if missing). */
 int idx_vbuild_dir(struct idx_vbuild *b, uint64_t vdir, const char *name, size_t n,
 		   uint64_t src, uint64_t *child);
-/* A file row.  -EEXIST if the name is taken in vdir. */
+/* A file row for member e (name in source dir src).  -EEXIST if the name
+ * is taken in vdir. */
 int idx_vbuild_file(struct idx_vbuild *b, uint64_t vdir, const char *name, size_t n,
-		    uint64_t src);
+		    uint64_t src, const struct idx_entry *e);
 /* m->ds, name, version, spec, ver, uid, user and the counts are written;
  * root and time are the builder's. */
 int idx_vbuild_finish(struct idx_vbuild *b, const struct idx_view *m);
