@@ -404,7 +404,7 @@ static int decide(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ve
 	memcpy(path + rellen, name, namelen);
 	path[rellen + namelen] = '\0';
 	scope_target(s, path, &tg);
-	if (q->flags & POL_F_ATTR_DEPENDENT) {
+	if ((q->flags & POL_F_ATTR_DEPENDENT) && pol_scope_uses_attrs(s->s)) {
 		lz.t = t;
 		lz.id = 0;
 		lz.loaded = lz.err = 0;

@@ -31,6 +31,7 @@ struct pol_scope {
 	uint16_t *ret;     /* retention rules for the dataset */
 	size_t nret;
 	size_t npathrules; /* cand rules with paths: bits of the memo mask */
+	int attrs;         /* a decision here may read sample attributes */
 	struct memo_ent *memo;
 	size_t memo_cap, memo_n;
 	int memo_off;
@@ -253,10 +254,14 @@ static int scope_init(struct pol_scope *s, const struct pol_policy *p, const str
 		s->cand[s->ncand++] = (uint16_t)i;
 		if (r->paths)
 			s->npathrules++;
+		if (r->where)
+			s->attrs = 1;
 	}
 	for (size_t i = 0; i < p->nret; i++)
 		if (dataset_match(p->ret[i].datasets, p->ret[i].ndatasets, dataset))
 			s->ret[s->nret++] = (uint16_t)i;
+	if (s->nret || p->forget_subjects.n)
+		s->attrs = 1;
 	s->memo_off = s->npathrules > 64;
 	return 0;
 }
@@ -284,6 +289,11 @@ int pol_scope_open(struct pol_scope **out, struct pol_policy *p, const struct po
 	s->ref = pol_ref(p);
 	*out = s;
 	return 0;
+}
+
+int pol_scope_uses_attrs(const struct pol_scope *s)
+{
+	return s->attrs;
 }
 
 void pol_scope_close(struct pol_scope *s)

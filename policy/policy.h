@@ -218,6 +218,10 @@ const char *pol_reason_str(enum pol_reason r);   /* a short phrase for explain *
 int pol_scope_open(struct pol_scope **out, struct pol_policy *p, const struct pol_caller *c,
 		   const char *dataset, uint32_t version, const char *const *names, size_t nnames);
 void pol_scope_close(struct pol_scope *s); /* accepts NULL */
+/* 0 when no decision in this scope reads attributes (no rule with `where:`
+ * applies, no retention rule, no forgotten subject): callers may then skip
+ * fetching them (t->attr NULL gives the same decisions). */
+int pol_scope_uses_attrs(const struct pol_scope *s);
 /* Same result as pol_decide() for a target in this scope (t->dataset,
  * version and names are ignored). */
 int pol_scope_decide(struct pol_scope *s, const struct pol_target *t, int64_t now,
