@@ -145,6 +145,47 @@ static void report(void *ctx, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
+static int name_add(const char *name, size_t n, void *ctx)
+{
+	struct cm_strset_ent *e;
+
+	return cm_strset_add(ctx, name, n, &e) < 0 ? -ENOMEM : 0;
+}
+
+static int name_known(void *ctx, const char *name)
+{
+	return cm_strset_get(ctx, name, strlen(name)) != NULL;
+}
+
+/* Attributes the policy names that no sample of the store has: a typo
+ * there silently matches nothing.  Returns how many (reported). */
+static int check_names(struct idx_txn *t, const struct pol_policy *p, const char *file)
+{
+	struct cm_strset names;
+	int r, bad = 0;
+
+	cm_strset_init(&names);
+	r = idx_attr_names(t, name_add, &names);
+	if (r == -ENOTSUP)
+		fprintf(stderr, "%s: note: this store does not list its attribute names yet (open "
+			"it writable once, e.g. with sievefs tag); attributes not checked\n", file);
+	else if (r == 0)
+		bad = pol_check_attrs(p, name_known, &names, report, NULL, NULL);
+	if (bad) {
+		char list[400] = "";
+		size_t o = 0;
+
+		for (size_t i = 0; i < names.cap && o + 64 < sizeof(list); i++)
+			if (names.tab[i].key)
+				o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "",
+						      names.tab[i].key);
+		fprintf(stderr, "%s: %d unknown attribute%s (the store's: %s)\n", file, bad,
+			bad == 1 ? "" : "s", o ? list : "none");
+	}
+	cm_strset_free(&names);
+	return bad;
+}
+
 static int policy_check(int argc, char **argv)
 {
 	const char *store = cli_take_opt(&argc, argv, NULL, "--store");
@@ -152,7 +193,7 @@ static int policy_check(int argc, char **argv)
 	struct pol_load_opts o = { .base_dir = store };
 	struct pol_policy *p;
 	struct pol_error err;
-	int r;
+	int r, unknown;
 
 	if (cli_unknown_opt(argc, argv, "policy"))
 		return 2;
@@ -172,18 +213,19 @@ static int policy_check(int argc, char **argv)
 		}
 	}
 	r = pol_tests_run(p, (int64_t)time(NULL), store ? provide : NULL, &sp, report, NULL);
-	if (r == 0)
+	unknown = store && r >= 0 ? check_names(sp.t, p, argv[2]) : 0;
+	if (r == 0 && !unknown)
 		printf("%s: ok, %zu rules, %zu tests passed\n", argv[2], pol_rule_count(p),
 		       pol_test_count(p));
 	else if (r > 0)
 		fprintf(stderr, "%s: %d of %zu tests failed\n", argv[2], r, pol_test_count(p));
-	else
+	else if (r < 0)
 		fprintf(stderr, "%s: cannot run the tests: %s\n", argv[2], strerror(-r));
 	info_clear(&sp.si);
 	idx_txn_abort(sp.t);
 	idx_store_close(sp.s);
 	pol_close(p);
-	return r == 0 ? 0 : 1;
+	return r == 0 && !unknown ? 0 : 1;
 }
 
 /* ---- policy explain -------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/strset.h"
 #include "common/util.h"
 #include "fs/policy_int.h"
 
@@ -108,6 +109,44 @@ static void report(void *ctx, const char *msg)
 		cm_err("%s", msg);
 }
 
+static int name_add(const char *name, size_t n, void *ctx)
+{
+	struct cm_strset_ent *e;
+
+	return cm_strset_add(ctx, name, n, &e) < 0 ? -ENOMEM : 0;
+}
+
+static int name_known(void *ctx, const char *name)
+{
+	return cm_strset_get(ctx, name, strlen(name)) != NULL;
+}
+
+static void name_warn(void *ctx, const char *msg)
+{
+	int *n = ctx;
+
+	if ((*n)++ < 20)
+		cm_warn("%s (rules on it match no sample until one has it)", msg);
+}
+
+/* Attributes the policy names that no sample has: most likely a typo, but a
+ * rule written ahead of the data it protects must still take effect, so
+ * this warns (`sievefs policy check --store` makes it an error). */
+static void check_names(struct fs *fs, const struct pol_policy *p)
+{
+	struct cm_strset names;
+	struct idx_txn *t;
+	int n = 0;
+
+	if (idx_txn_begin(fs->store, 0, &t) < 0)
+		return;
+	cm_strset_init(&names);
+	if (idx_attr_names(t, name_add, &names) == 0)
+		pol_check_attrs(p, name_known, &names, name_warn, &n, NULL);
+	cm_strset_free(&names);
+	idx_txn_abort(t);
+}
+
 /* Run the file's tests against the store; 0 = all passed. */
 static int run_tests(struct fs *fs, struct pol_policy *p)
 {
@@ -115,6 +154,7 @@ static int run_tests(struct fs *fs, struct pol_policy *p)
 	struct report rp = { pol_path(p), 0 };
 	int r;
 
+	check_names(fs, p);
 	if (!pol_test_count(p))
 		return 0;
 	r = idx_txn_begin(fs->store, 0, &pv.t);

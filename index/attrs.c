@@ -159,6 +159,100 @@ int idx_attrset_load(struct idx_txn *t, uint64_t attr_id, struct idx_attrset *a)
 	return idx_attrs_get(t, attr_id, load_cb, a);
 }
 
+/* ---- the names of every attribute any sample ever had ------------------- *
+ *
+ * meta "attr/NAME" -> "", written when a set holding NAME is first interned;
+ * meta "attrnames" marks a store whose list is complete (stores made before
+ * it are filled in by their first writable open). */
+
+#define NAME_PREFIX "attr/"
+
+static int name_put(struct idx_txn *t, const char *name, size_t n)
+{
+	char k[5 + 1024];
+
+	if (n > sizeof(k) - 5)
+		return 0; /* not listed: such a name is no predicate's anyway */
+	memcpy(k, NAME_PREFIX, 5);
+	memcpy(k + 5, name, n);
+	return idx_put(t, DB_META, k, 5 + n, "", 0);
+}
+
+static int backfill_cb(const struct idx_attr *a, void *ctx)
+{
+	return name_put(ctx, a->key, a->keylen);
+}
+
+int idx_attr_names_backfill(struct idx_store *s)
+{
+	struct idx_txn *t;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, r = idx_txn_begin(s, 0, &t);
+
+	if (r < 0)
+		return r;
+	r = idx_get(t, DB_META, "attrnames", 9, &v);
+	idx_txn_abort(t);
+	if (r != -ENOENT)
+		return r;
+	if ((r = idx_txn_begin(s, 1, &t)) < 0)
+		return r;
+	rc = mdb_cursor_open(t->txn, s->dbi[DB_ATTRS], &c);
+	if (rc) {
+		idx_txn_abort(t);
+		return idx_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		/* Copy out: puts in this txn may move the page. */
+		void *copy = malloc(v.mv_size ? v.mv_size : 1);
+
+		if (!copy) {
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(copy, v.mv_data, v.mv_size);
+		r = idx_attrs_decode(copy, v.mv_size, backfill_cb, t);
+		free(copy);
+	}
+	mdb_cursor_close(c);
+	if (r == 0 && rc && rc != MDB_NOTFOUND)
+		r = idx_mdb_err(rc);
+	if (r == 0)
+		r = idx_put(t, DB_META, "attrnames", 9, "", 0);
+	if (r == 0)
+		return idx_txn_commit(t);
+	idx_txn_abort(t);
+	return r;
+}
+
+int idx_attr_names(struct idx_txn *t, int (*cb)(const char *name, size_t n, void *ctx),
+		   void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, r = idx_get(t, DB_META, "attrnames", 9, &v);
+
+	if (r < 0)
+		return r == -ENOENT ? -ENOTSUP : r;
+	rc = mdb_cursor_open(t->txn, t->s->dbi[DB_META], &c);
+	if (rc)
+		return idx_mdb_err(rc);
+	k.mv_data = (void *)NAME_PREFIX;
+	k.mv_size = 5;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < 5 || memcmp(k.mv_data, NAME_PREFIX, 5) != 0)
+			break;
+		r = cb((const char *)k.mv_data + 5, k.mv_size - 5, ctx);
+	}
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return idx_mdb_err(rc);
+	return r;
+}
+
 int idx_attrset_intern(struct idx_txn *t, struct idx_attrset *a, uint64_t *id)
 {
 	struct cm_buf b;
@@ -208,6 +302,9 @@ int idx_attrset_intern(struct idx_txn *t, struct idx_attrset *a, uint64_t *id)
 	r = idx_put(t, DB_ATTRS, ik, 8, b.p, b.len);
 	if (r == 0)
 		r = idx_put(t, DB_ATTRHASH, hk, 8, ik, 8);
+	for (size_t i = 0; r == 0 && i < a->n; i++)
+		if (a->v[i].val)
+			r = name_put(t, a->v[i].key, strlen(a->v[i].key));
 	if (r == 0)
 		*id = nid;
 out:

@@ -162,6 +162,8 @@ int idx_store_open(struct idx_store **out, const char *dir, unsigned flags)
 		r = dbs_open(s, 0);
 	if (r == 0)
 		r = check_format(s);
+	if (r == 0 && !(flags & IDX_RDONLY))
+		r = idx_attr_names_backfill(s);
 	if (r < 0) {
 		idx_store_close(s);
 		return r;
@@ -197,6 +199,8 @@ int idx_store_init(const char *dir)
 	if (r == 0) {
 		cm_be64(v, IDX_FORMAT);
 		r = idx_put(t, DB_META, "format", 6, v, 8);
+		if (r == 0)
+			r = idx_put(t, DB_META, "attrnames", 9, "", 0);
 		if (r == 0)
 			r = idx_txn_commit(t);
 		else

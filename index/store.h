@@ -173,6 +173,11 @@ int idx_sample_attrs(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_
  * live sample owns the name. */
 int idx_sample_attr_id(struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
 		       const char *name, size_t namelen, uint64_t *attr_id);
+/* Every attribute name any sample of the store has had, in byte order
+ * (names are never forgotten: a name in use once stays listed).  -ENOTSUP
+ * on a store made before the list was kept and not opened writable since. */
+int idx_attr_names(struct idx_txn *t, int (*cb)(const char *name, size_t n, void *ctx),
+		   void *ctx);
 /* Decode an interned attribute set by id. */
 int idx_attrs_get(struct idx_txn *t, uint64_t attr_id,
 		  int (*cb)(const struct idx_attr *a, void *ctx), void *ctx);

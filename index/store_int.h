@@ -142,6 +142,9 @@ int idx_sparse_check(const struct idx_sparse_map *m);
 int idx_file_differs(struct idx_txn *t, uint32_t ds, uint64_t dir, const char *name,
 		     size_t n, uint32_t va, uint32_t vb);
 
+/* Fill in the attribute name list of an older store (no-op when complete). */
+int idx_attr_names_backfill(struct idx_store *s);
+
 int idx_attrs_decode(const void *p, size_t n,
 		     int (*cb)(const struct idx_attr *a, void *ctx), void *ctx);
 

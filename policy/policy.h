@@ -267,6 +267,14 @@ typedef void (*pol_test_report)(void *ctx, const char *msg);
 int pol_tests_run(const struct pol_policy *p, int64_t now, pol_test_provider prov,
 		  void *prov_ctx, pol_test_report report, void *report_ctx);
 
+/* Check the attributes the policy names (in `where:`, retention rules, and
+ * the subject attribute once subjects are forgotten) against a store's:
+ * known(kctx, name) returns 1 for a name some sample has.  Returns how many
+ * are unknown; the first is described in err ("FILE:LINE:COL: unknown
+ * attribute ..."), each is passed to report (may be NULL). */
+int pol_check_attrs(const struct pol_policy *p, int (*known)(void *ctx, const char *name),
+		    void *kctx, pol_test_report report, void *rctx, struct pol_error *err);
+
 /* ---- forget lists ------------------------------------------------------ */
 
 /* One entry of a forget source: one JSON line per entry, for example

@@ -33,6 +33,7 @@ struct pol_pred {
 	double num;             /* P_LT..P_GE */
 	int64_t time;           /* P_BEFORE, P_AFTER */
 	int exists;             /* P_EXISTS */
+	unsigned line, col;     /* leaves: where the attribute is named */
 };
 
 void pol_pred_free(struct pol_pred *p)
@@ -326,8 +327,32 @@ static int compile_op(struct pol_pred **out, const char *attr, const struct pol_
 }
 
 /* ATTR: VALUE | [VALUES] | {OP: ARG, ...} */
+/* Leaves below p get the attribute's position (for messages). */
+static void set_pos(struct pol_pred *p, const struct pol_ynode *key)
+{
+	if (p->attr) {
+		p->line = key->line;
+		p->col = key->col;
+	}
+	for (size_t i = 0; i < p->nkids; i++)
+		set_pos(p->kids[i], key);
+}
+
+static int compile_attr_at(struct pol_pred **out, const struct pol_ynode *key,
+			   const struct pol_ynode *val, struct cctx *c);
+
 static int compile_attr(struct pol_pred **out, const struct pol_ynode *key,
 			const struct pol_ynode *val, struct cctx *c)
+{
+	int r = compile_attr_at(out, key, val, c);
+
+	if (r == 0)
+		set_pos(*out, key);
+	return r;
+}
+
+static int compile_attr_at(struct pol_pred **out, const struct pol_ynode *key,
+			   const struct pol_ynode *val, struct cctx *c)
 {
 	struct pol_pred *p, *k;
 	int r;
@@ -541,6 +566,16 @@ int pol_pred_eval(const struct pol_pred *p, pol_attr_fn fn, void *ctx)
 	if (r < 0)
 		return r;
 	return eval_leaf(p, &a);
+}
+
+void pol_pred_attrs_at(const struct pol_pred *p,
+		       void (*cb)(const char *attr, unsigned line, unsigned col, void *ctx),
+		       void *ctx)
+{
+	if (p->attr)
+		cb(p->attr, p->line, p->col, ctx);
+	for (size_t i = 0; i < p->nkids; i++)
+		pol_pred_attrs_at(p->kids[i], cb, ctx);
 }
 
 void pol_pred_attrs(const struct pol_pred *p, void (*cb)(const char *attr, void *ctx), void *ctx)

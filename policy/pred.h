@@ -31,6 +31,10 @@ int pol_pred_compile(struct pol_pred **out, const struct pol_ynode *where, const
 void pol_pred_free(struct pol_pred *p); /* accepts NULL */
 /* 1 if p holds for the sample, 0 if not, -errno if a lookup failed. */
 int pol_pred_eval(const struct pol_pred *p, pol_attr_fn attr, void *ctx);
+/* The same with the position where each is named in the file. */
+void pol_pred_attrs_at(const struct pol_pred *p,
+		       void (*cb)(const char *attr, unsigned line, unsigned col, void *ctx),
+		       void *ctx);
 /* Calls cb once per attribute name p refers to (possibly repeated). */
 void pol_pred_attrs(const struct pol_pred *p, void (*cb)(const char *attr, void *ctx),
 		    void *ctx);

@@ -13,6 +13,7 @@
 
 #include "common/util.h"
 #include "policy/policy_int.h"
+#include "policy/pred.h"
 #include "policy/ytree.h"
 
 static const char *const test_keys[] = { "caller", "path", "names", "attributes", "now",
@@ -292,4 +293,60 @@ int pol_tests_run(const struct pol_policy *p, int64_t now, pol_test_provider pro
 			report(report_ctx, msg);
 	}
 	return failed;
+}
+
+/* ---- attribute names against a store ---------------------------------------- */
+
+struct achk {
+	const struct pol_policy *p;
+	int (*known)(void *ctx, const char *name);
+	void *kctx;
+	pol_test_report report;
+	void *rctx;
+	struct pol_error *err;
+	int n;
+};
+
+static void achk_one(struct achk *a, const char *name, const char *where)
+{
+	char msg[sizeof(a->err->msg)];
+
+	if (a->known(a->kctx, name))
+		return;
+	snprintf(msg, sizeof(msg), "%s: unknown attribute \"%s\": no sample in the store has it",
+		 where, name);
+	if (!a->n++ && a->err)
+		snprintf(a->err->msg, sizeof(a->err->msg), "%s", msg);
+	if (a->report)
+		a->report(a->rctx, msg);
+}
+
+static void achk_at(const char *attr, unsigned line, unsigned col, void *ctx)
+{
+	struct achk *a = ctx;
+	char where[CM_PATH_MAX + 32];
+
+	snprintf(where, sizeof(where), "%s:%u:%u", a->p->path, line, col);
+	achk_one(a, attr, where);
+}
+
+int pol_check_attrs(const struct pol_policy *p, int (*known)(void *ctx, const char *name),
+		    void *kctx, pol_test_report report, void *rctx, struct pol_error *err)
+{
+	struct achk a = { p, known, kctx, report, rctx, err, 0 };
+	char where[CM_PATH_MAX + 300];
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].where)
+			pol_pred_attrs_at(p->rules[i].where, achk_at, &a);
+	for (size_t i = 0; i < p->nret; i++) {
+		snprintf(where, sizeof(where), "%s: %s", p->path, p->ret[i].id);
+		achk_one(&a, p->ret[i].attr, where);
+	}
+	if (p->forget_subjects.n && p->subject_attr) {
+		snprintf(where, sizeof(where), "%s: governance subject_attribute (subjects are "
+			 "forgotten by it)", p->path);
+		achk_one(&a, p->subject_attr, where);
+	}
+	return a.n;
 }

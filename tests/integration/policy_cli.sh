@@ -52,6 +52,11 @@ out=$("$S" policy check wrong.yaml --store st 2>&1)
 check_eq "wrong expectation: exit 1" 1 $?
 case $out in *"wrong.yaml:15:5: test 4"*"expected allow, got list"*"1 of 5 tests failed"*) ok "wrong expectation named" ;; *) fail "wrong expectation"; diag "$out" ;; esac
 
+sed 's/where: {pii: true}/where: {pi: true}/' st/policy.yaml | sed '/^tests:/,$d' > typo.yaml
+out=$("$S" policy check typo.yaml --store st 2>&1)
+check_eq "a misspelt attribute: exit 1" 1 $?
+case $out in *'typo.yaml:9:13: unknown attribute "pi": no sample in the store has it'*"the store's: "*"pii"*) ok "misspelt attribute named with line:col and the store's names" ;; *) fail "misspelt attribute"; diag "$out" ;; esac
+
 printf 'version: 1\nrules:\n  - id: a\n    effect: alow\n    everyone: true\n' > bad.yaml
 fails "unknown effect with line:col" 'bad.yaml:4:13: unknown effect "alow" (expected allow, list, deny, hide)' "$S" policy check bad.yaml
 printf 'version: 1\nrules:\n  - id: a\n    effect: allow\n    users: [no-such-user-xyz]\n' > bad2.yaml
