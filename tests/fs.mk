@@ -12,6 +12,8 @@ FS_TESTS = \
 	tests/integration/mount_fstab.sh \
 	tests/integration/mount_concurrency.sh \
 	tests/integration/policy_mount.sh \
-	tests/integration/view_mount.sh
+	tests/integration/view_mount.sh \
+	tests/integration/faults.sh \
+	tests/integration/stress.sh
 dist_check_SCRIPTS += $(FS_TESTS)
 TESTS += $(FS_TESTS)

@@ -1,5 +1,5 @@
 # Unit tests (TAP), integration tests (real mounts) and checks of the tree.
-EXTRA_DIST += tests/tap.h tests/integration/lib.sh tests/fs.mk tests/bench
+EXTRA_DIST += tests/tap.h tests/integration/lib.sh tests/fs.mk tests/bench tests/valgrind
 
 UNIT_TESTS = \
 	tests/unit/common_util \
@@ -43,6 +43,7 @@ INTEGRATION_TESTS = \
 	tests/integration/policy_cli.sh \
 	tests/integration/completion.sh \
 	tests/integration/crash_ingest.sh \
+	tests/integration/crash_more.sh \
 	tests/integration/view_cli.sh \
 	tests/integration/layering.sh
 dist_check_SCRIPTS = $(INTEGRATION_TESTS)

@@ -77,11 +77,15 @@ fs_setup() {
 
 # fs_mount STORE MNT [ARGS...]: mount with the daemon's log in $T/daemon.log.
 # `sievefs mount` returns once the mount is ready: no waiting needed.
+# SIEVEFS_DAEMON_WRAPPER, a command prefix split on blanks (e.g. "valgrind
+# --log-file=/tmp/vg.%p"), runs the mount command, and so the daemon it
+# forks, under it (tests/valgrind/run.sh).
 fs_mount() {
 	local store=$1 mnt=$2
 	shift 2
 	mkdir -p "$mnt"
-	"$SIEVEFS" mount "$store" "$mnt" -o "log=$T/daemon.log" "$@"
+	# shellcheck disable=SC2086 # the wrapper is split into words on purpose
+	${SIEVEFS_DAEMON_WRAPPER:-} "$SIEVEFS" mount "$store" "$mnt" -o "log=$T/daemon.log" "$@"
 }
 
 fs_is_mounted() { grep -qs " $(cd "$1" 2>/dev/null && pwd || echo "$1") fuse.sievefs " /proc/self/mounts; }
