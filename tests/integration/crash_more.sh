@@ -1,14 +1,15 @@
 #!/bin/bash
 # tests/integration/crash_more.sh - kill -9 at varied moments during `pack`
-# and `forget` (crash_ingest.sh does ingest, rm, relabel and tag).  After
+# `forget` and `view add` (crash_ingest.sh does ingest, rm, relabel and tag).  After
 # each kill: the store opens, `verify` passes, every version `log` shows is
 # complete, no shard the index references is a temporary (.tmp-*), `gc`
 # removes what the dead pack left and `verify` still passes after it, and
 # the forget list holds only whole entries that the policy loads.  A pack
 # stopped by SIGTERM instead cleans up after itself.
 #
-# SIEVEFS_CRASH_PACK (default 16) and SIEVEFS_CRASH_FORGET (default 10) set
-# the iterations; with crash_ingest.sh's 48 that is 74 kills in all.
+# SIEVEFS_CRASH_PACK (default 16), SIEVEFS_CRASH_FORGET (default 10) and
+# SIEVEFS_CRASH_VIEW (default 10) set the iterations; with crash_ingest.sh's
+# 48 that is 84 kills in all.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 [ -x "$SIEVEFS" ] || skip_all "sievefs not built"
 PY3=/usr/bin/python3
@@ -17,6 +18,7 @@ fs_setup
 S=$SIEVEFS
 NP=${SIEVEFS_CRASH_PACK:-16}
 NF=${SIEVEFS_CRASH_FORGET:-10}
+NV=${SIEVEFS_CRASH_VIEW:-10}
 cd "$T" || exit 99
 
 # Two shards of 1200 small samples each: a pack takes about half a second,
@@ -107,9 +109,6 @@ for i in $(seq 1 "$NP"); do
 	out=$("$S" gc st 2>&1) || { bad=1; diag "pack $i: gc failed" "$out"; break; }
 	# verify after gc: what the kill left is whole, and gc kept all of it.
 	if ! out=$("$S" verify st 2>&1); then bad=1; diag "pack $i: verify (after gc) failed" "$out"; break; fi
-	# ---- VIEW ADD goes here: once `sievefs view add STORE SPEC.yaml` exists,
-	# kill -9 it at varied moments too and check `view ls` shows only whole
-	# views (and that verify/complete still pass). ----
 done
 check_eq "$NP pack kills (-9, every 5th -TERM): store opens, verify passes, versions complete, no temporary referenced, gc then verify" 0 $bad
 diag "pack: $killed killed by -9, $termed stopped by SIGTERM ($term_clean left nothing), $packs_done finished first"
@@ -135,6 +134,34 @@ for i in $(seq 1 "$NF"); do
 done
 check_eq "$NF forget kills: store opens, verify passes, the forget list holds whole entries" 0 $bad
 diag "forget: $killed of $NF killed before they finished"
+
+# view add: a view is materialized in one transaction, so after a kill it
+# is there whole (its tree holds exactly the files its record counts) or
+# not at all.
+whole_views() {
+	"$S" view ls st --json | "$PY3" -c '
+import json, subprocess, sys
+for v in json.load(sys.stdin):
+    st = json.loads(subprocess.check_output([sys.argv[1], "stats", "st", "ds/" + v["name"], "--json"]))
+    assert st["files"] == v["files"] and st["samples"] == v["samples"], (v, st)' "$S"
+}
+bad=0 killed=0
+for i in $(seq 1 "$NV"); do
+	printf 'name: vk%d\ndataset: ds\nversion: latest\nsample: {fraction: 0.5, seed: %d, stratify: label}\nsplit: {a: 0.5, b: 0.5, by: subject}\nlayout: {by: label}\n' $i $i > vk.yaml
+	"$S" view add st vk.yaml >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.0$((i % 3))$((i * 3 % 10))"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	[ $? = 137 ] && killed=$((killed + 1))
+	if ! out=$("$S" view ls st 2>&1); then bad=1; diag "view add $i: the store does not open" "$out"; break; fi
+	whole_views || { bad=1; diag "view add $i: a view is not whole"; break; }
+	after view "$i" || { bad=1; break; }
+done
+check_eq "$NV view add kills: every view listed is whole, verify passes" 0 $bad
+diag "view add: $killed of $NV killed before they finished"
+check "a commit rebuilds the surviving views whole" sh -c "'$S' rm st ds 'd0/0000?' -m rm >/dev/null"
+check "and they stay whole" whole_views
 check "every version is complete" complete all
 check "the store still packs" "$S" pack st ds -m after
 check "and verifies" "$S" verify st
