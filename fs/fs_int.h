@@ -136,6 +136,8 @@ struct fs_dyn {
 	char name[IDX_NAME_MAX + 1];
 };
 struct fs_dyn *fs_node_dynamic(struct fs *fs, size_t *count);
+/* Each node returned is pinned (one more reference) until this. */
+void fs_node_dynamic_release(struct fs *fs, struct fs_dyn *v, size_t count);
 uint64_t fs_ino_mix(uint64_t tag, uint64_t a, uint64_t b, uint64_t c);
 
 /* worker.c: the calling thread's read txn (renewed) and buffer. */
@@ -272,6 +274,9 @@ struct fs_nref {
 	char name[IDX_NAME_MAX + 1];
 };
 struct fs_nref *fs_node_all(struct fs *fs, size_t *count);
+/* Unpin what fs_node_all returned (each node holds one more reference until
+ * then, so its nodeid stays its own) and free v. */
+void fs_node_all_release(struct fs *fs, struct fs_nref *v, size_t count);
 
 /* worker.c */
 struct fs_wpol **fs_worker_wpol(struct fs *fs);

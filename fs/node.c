@@ -193,6 +193,13 @@ void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t nlookup)
 	node_free(n);
 }
 
+void fs_node_dynamic_release(struct fs *fs, struct fs_dyn *v, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		fs_node_forget(fs, fs_node_of(fs, v[i].ino), 1);
+	free(v);
+}
+
 struct fs_dyn *fs_node_dynamic(struct fs *fs, size_t *count)
 {
 	struct fs_dyn *v = NULL, *nv;
@@ -210,6 +217,7 @@ struct fs_dyn *fs_node_dynamic(struct fs *fs, size_t *count)
 					goto out;
 				v = nv;
 			}
+			p->nlookup++; /* pinned: see fs_node_all */
 			v[n].kind = p->kind;
 			v[n].ds = p->ds;
 			v[n].ino = (fuse_ino_t)(uintptr_t)p;
@@ -222,6 +230,25 @@ out:
 	pthread_mutex_unlock(&fs->lock);
 	*count = n;
 	return v;
+}
+
+void fs_node_all_release(struct fs *fs, struct fs_nref *v, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		fs_node_forget(fs, fs_node_of(fs, v[i].ino), 1);
+	free(v);
+}
+
+struct idk {
+	fuse_ino_t ino;
+	int dir;
+};
+
+static int ino_cmp(const void *a, const void *b)
+{
+	fuse_ino_t x = ((const struct idk *)a)->ino, y = ((const struct idk *)b)->ino;
+
+	return x < y ? -1 : x > y;
 }
 
 struct fs_nref *fs_node_all(struct fs *fs, size_t *count)
@@ -239,6 +266,10 @@ struct fs_nref *fs_node_all(struct fs *fs, size_t *count)
 					goto out;
 				v = nv;
 			}
+			/* Pinned until fs_node_all_release: while the caller
+			 * notifies without the lock, a FORGET must not free
+			 * the node and let its address name another. */
+			p->nlookup++;
 			v[n].kind = p->kind;
 			v[n].ino = (fuse_ino_t)(uintptr_t)p;
 			v[n].parent = p->parent;
@@ -249,6 +280,28 @@ struct fs_nref *fs_node_all(struct fs *fs, size_t *count)
 	}
 out:
 	pthread_mutex_unlock(&fs->lock);
+	/* A parent that is not a directory in the table any more was freed:
+	 * its address may be another node's by now, so it names nothing to
+	 * invalidate. */
+	if (n) {
+		struct idk *ids = malloc(n * sizeof(*ids)), key, *hit;
+
+		for (size_t i = 0; ids && i < n; i++) {
+			ids[i].ino = v[i].ino;
+			ids[i].dir = v[i].kind != FS_FILE && v[i].kind != FS_LINK;
+		}
+		if (ids)
+			qsort(ids, n, sizeof(*ids), ino_cmp);
+		for (size_t i = 0; i < n; i++) {
+			if (!v[i].parent || v[i].parent == FUSE_ROOT_ID)
+				continue;
+			key.ino = v[i].parent;
+			hit = ids ? bsearch(&key, ids, n, sizeof(*ids), ino_cmp) : NULL;
+			if (!hit || !hit->dir)
+				v[i].parent = 0;
+		}
+		free(ids);
+	}
 	*count = n;
 	return v;
 }

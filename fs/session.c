@@ -45,7 +45,7 @@ static void invalidate_dynamic(struct fs *fs)
 				fuse_lowlevel_notify_inval_entry(fs->se, d[j].ino, d[i].name,
 								 strlen(d[i].name));
 	}
-	free(d);
+	fs_node_dynamic_release(fs, d, n);
 }
 
 /* A new policy snapshot (reload, forget, a retention deadline): drop every
@@ -69,7 +69,7 @@ static void invalidate_all(struct fs *fs)
 							 strlen(v[i].name));
 	}
 	cm_debug("policy changed: %zu cached nodes invalidated", n);
-	free(v);
+	fs_node_all_release(fs, v, n);
 }
 
 /* SIGHUP reloads the policy and reopens the audit log; libfuse's own
