@@ -1,5 +1,5 @@
 # Unit tests (TAP), integration tests (real mounts) and checks of the tree.
-EXTRA_DIST += tests/tap.h tests/integration/lib.sh tests/fs.mk tests/bench tests/valgrind
+EXTRA_DIST += tests/tap.h tests/integration/lib.sh tests/fs.mk tests/bench tests/valgrind tests/e2e
 
 UNIT_TESTS = \
 	tests/unit/common_util \
