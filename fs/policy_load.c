@@ -180,7 +180,10 @@ static int load(struct fs *fs, struct pol_policy *cur, struct pol_policy **out, 
 	int r;
 
 	*isdef = 0;
-	if (stat(fp->file, &st) < 0 && errno == ENOENT && !fp->explicit_file) {
+	/* Only a mount that starts without the file runs without a policy: a
+	 * file deleted later leaves its policy in force (pol_reload). */
+	if ((!cur || fp->cur_default) && stat(fp->file, &st) < 0 && errno == ENOENT &&
+	    !fp->explicit_file) {
 		*isdef = 1;
 		r = pol_load_default(out, fp->store, &pe);
 	} else {
@@ -384,6 +387,10 @@ int fs_pol_poll(struct fs *fs, int hup)
 			"users until it is remounted",
 			fp->file);
 	}
+	if (pol_orphaned(np))
+		cm_warn("%s is gone: the policy it held stays in force, with the forget lists "
+			"as they are now; write a new policy file to change it (remount to run "
+			"without one)", fp->file);
 	cm_info("policy %s reloaded: %zu rules, %zu forget entries, revision %016" PRIx64,
 		isdef ? "(none)" : fp->file, pol_rule_count(np), pol_forget_count(np),
 		pol_revision(np));

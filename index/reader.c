@@ -1,9 +1,10 @@
 /* index/reader.c - a file's logical bytes, from its shard.
  *
- * Open shards are cached (bounded, LRU) and shared by all threads; each cached
- * handle is re-checked against the size and mtime recorded at ingest at most
- * once a second, so a shard replaced or truncated under a running daemon turns
- * into EIO for its files rather than into wrong bytes.
+ * Open shards are cached (bounded, LRU) and shared by all threads; a cached
+ * handle is re-checked against the size and mtime recorded at ingest before
+ * every read (one fstat, next to a FUSE round trip nothing), so a shard
+ * replaced, rewritten or truncated under a running daemon turns into EIO for
+ * its files rather than into other bytes.
  *
  * Packed (IDX_CODEC_ZSTD) members are read one chunk frame at a time: one
  * range read and one decode per chunk touched, through a bounded LRU of
@@ -38,7 +39,6 @@ struct shard_slot {
 	int doomed;           /* close when refs drops to 0 */
 	uint64_t size;        /* recorded at ingest */
 	int64_t mtime_ns;
-	int64_t checked;      /* monotonic seconds of the last identity check */
 	uint64_t lru;
 	uint64_t dict_id;     /* zstd dictionary of the shard, 0 = none */
 	char path[PATH_MAX];
@@ -55,14 +55,6 @@ struct idx_reader {
 	pthread_mutex_t dlock;   /* protects dicts[] */
 	struct idx_zdict *dicts[MAX_DICTS];
 };
-
-static int64_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 int idx_reader_open(struct idx_reader **out, struct idx_store *s, unsigned max_open)
 {
@@ -197,21 +189,15 @@ static int slot_get(struct idx_reader *r, struct idx_txn *t, uint64_t id, const 
 		}
 	}
 	if (sl) {
-		int64_t now = now_s();
 		sl->refs++;
 		sl->lru = ++r->tick;
-		if (sl->checked != now) {
-			sl->checked = now;
+		pthread_mutex_unlock(&r->lock);
+		if (!identity_ok(r, sl, what)) {
+			pthread_mutex_lock(&r->lock);
+			sl->doomed = 1;
 			pthread_mutex_unlock(&r->lock);
-			if (!identity_ok(r, sl, what)) {
-				pthread_mutex_lock(&r->lock);
-				sl->doomed = 1;
-				pthread_mutex_unlock(&r->lock);
-				slot_put(r, sl);
-				return -EIO;
-			}
-		} else {
-			pthread_mutex_unlock(&r->lock);
+			slot_put(r, sl);
+			return -EIO;
 		}
 		*out = sl;
 		return 0;
@@ -259,7 +245,6 @@ static int slot_get(struct idx_reader *r, struct idx_txn *t, uint64_t id, const 
 	sl->size = sh.size;
 	sl->mtime_ns = sh.mtime_ns;
 	sl->dict_id = sh.dict_id;
-	sl->checked = now_s();
 	sl->lru = ++r->tick;
 	snprintf(sl->path, sizeof(sl->path), "%s", path);
 	pthread_mutex_unlock(&r->lock);

@@ -346,6 +346,20 @@ int pol_reload(const struct pol_policy *cur, const char *path, const struct pol_
 	char why[300];
 	int r = pol_load(&p, path, opts, err);
 
+	/* The file is gone (deleted, or an editor's rename in flight): what it
+	 * said stays in force, recompiled so that forget sources still apply.
+	 * Falling back to "no policy" would show everything it hid. */
+	if (r == -ENOENT && cur && cur->text && cur->files[0].path) {
+		r = pol_load_mem(&p, path, cur->text, cur->textlen, opts, err);
+		if (r < 0)
+			return r;
+		if (!(p->files[0].path = strdup(path))) {
+			pol_close(p);
+			return -ENOMEM;
+		}
+		pol_file_stat(&p->files[0]);
+		p->orphan = 1;
+	}
 	if (r < 0)
 		return r;
 	if (cur && !(flags & POL_RELOAD_FORCE) &&

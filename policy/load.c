@@ -56,6 +56,7 @@ void pol_policy_free(struct pol_policy *p)
 		pol_pred_free(r->where);
 	}
 	free(p->rules);
+	free(p->text);
 	for (size_t i = 0; i < p->nret; i++) {
 		free(p->ret[i].id);
 		strv_free(p->ret[i].datasets, p->ret[i].ndatasets);
@@ -697,7 +698,10 @@ int pol_load_mem(struct pol_policy **out, const char *name, const void *data, si
 	else
 		snprintf(base, sizeof(base), ".");
 	p->revision = cm_xxh64(data, len, 0);
-	if (!(p->path = strdup(name)) || add_file(p, NULL) < 0) {
+	if ((p->text = malloc(len ? len : 1)))
+		memcpy(p->text, data, len);
+	p->textlen = len;
+	if (!p->text || !(p->path = strdup(name)) || add_file(p, NULL) < 0) {
 		pol_policy_free(p);
 		return -ENOMEM;
 	}
@@ -778,6 +782,11 @@ int pol_load(struct pol_policy **out, const char *path, const struct pol_load_op
 }
 
 /* ---- reference counting and getters ----------------------------------- */
+
+int pol_orphaned(const struct pol_policy *p)
+{
+	return p && p->orphan;
+}
 
 struct pol_policy *pol_ref(struct pol_policy *p)
 {

@@ -83,6 +83,9 @@ enum { POL_RELOAD_FORCE = 1 };
  * the entry.  cur is not modified. */
 int pol_reload(const struct pol_policy *cur, const char *path, const struct pol_load_opts *opts,
 	       unsigned flags, struct pol_policy **out, struct pol_error *err);
+/* 1 if p was recompiled from its predecessor's text because its file was
+ * gone at reload (pol_reload keeps a deleted policy in force). */
+int pol_orphaned(const struct pol_policy *p);
 /* 1 if the policy file or a forget source changed on disk (size, mtime,
  * inode) since p was loaded, 0 if not.  A few stat() calls: cheap enough to
  * poll every second.  Always 0 for a policy loaded from memory. */

@@ -86,6 +86,11 @@ struct pol_policy {
 	struct pol_test *tests;
 	size_t ntests;
 	unsigned flags;
+
+	char *text; /* the YAML it was compiled from, to recompile it with fresh
+		     * forget lists once its file is gone */
+	size_t textlen;
+	int orphan; /* compiled from text: the file was gone at reload */
 };
 
 void pol_policy_free(struct pol_policy *p);
