@@ -158,9 +158,13 @@ int cli_ingest(int argc, char **argv)
 		if (r == 0)
 			continue;
 		fprintf(stderr, "sievefs: %s\n", err[0] ? err : strerror(-r));
-		if (!skip_bad || r == -ENOSPC || r == -ENOMEM) {
+		if (!skip_bad || r == -ENOSPC || r == -EDQUOT || r == -E2BIG || r == -ENOMEM) {
+			/* --skip-bad only helps when a source is bad, not the store. */
+			int store_err = r == -ENOSPC || r == -EDQUOT || r == -E2BIG || r == -ENOMEM;
+
 			fprintf(stderr, "sievefs: nothing was committed%s\n",
-				skip_bad ? "" : " (use --skip-bad to commit the good sources)");
+				skip_bad || store_err ? ""
+						      : " (use --skip-bad to commit the good sources)");
 			idx_commit_abort(c);
 			idx_store_close(s);
 			return 1;

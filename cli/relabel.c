@@ -2,6 +2,7 @@
  * attributes change, from a JSONL or CSV label file. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -29,7 +30,8 @@ int cli_relabel(int argc, char **argv)
 	r = idx_commit_begin(s, argv[2], 0, &c);
 	if (r < 0) {
 		idx_store_close(s);
-		return cli_fail("%s: no dataset '%s'", argv[1], argv[2]);
+		return r == -ENOENT ? cli_fail("%s: no dataset '%s'", argv[1], argv[2])
+				    : cli_fail("%s: %s", argv[1], idx_strerror(r));
 	}
 	r = idx_labels_apply(c, argv[3], err, sizeof(err));
 	if (r < 0) {

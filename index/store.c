@@ -27,8 +27,8 @@ int idx_mdb_err(int rc)
 	case 0: return 0;
 	case MDB_NOTFOUND: return -ENOENT;
 	case MDB_KEYEXIST: return -EEXIST;
-	case MDB_MAP_FULL: return -ENOSPC;
-	case MDB_TXN_FULL: return -ENOSPC;
+	case MDB_MAP_FULL: return -EDQUOT; /* the map size is the index's quota */
+	case MDB_TXN_FULL: return -E2BIG;
 	case MDB_READERS_FULL: return -EAGAIN;
 	case MDB_CORRUPTED: case MDB_INVALID: case MDB_PAGE_NOTFOUND:
 	case MDB_VERSION_MISMATCH: return -EBADMSG;
@@ -41,8 +41,11 @@ int idx_mdb_err(int rc)
 const char *idx_strerror(int err)
 {
 	switch (err) {
-	case -ENOSPC:
+	case -EDQUOT:
 		return "index map is full: raise it with SIEVEFS_MAP_SIZE (e.g. SIEVEFS_MAP_SIZE=4T)";
+	case -E2BIG:
+		return "one commit is too large for the index: commit the data in smaller parts";
+	case -ENOSPC: return "no space left on the device holding the store";
 	case -EBADMSG: return "index is corrupt or not a sievefs index";
 	case -EAGAIN: return "too many readers on the index; try again";
 	case -ENAMETOOLONG: return "name too long for the index";

@@ -17,7 +17,8 @@
  *
  * Errors: functions return 0 (or a count) on success and -errno on failure;
  * LMDB codes are mapped at this edge (MDB_NOTFOUND -> -ENOENT, MDB_MAP_FULL ->
- * -ENOSPC, MDB_CORRUPTED/MDB_INVALID -> -EBADMSG, MDB_READERS_FULL -> -EAGAIN).
+ * -EDQUOT, MDB_TXN_FULL -> -E2BIG, MDB_CORRUPTED/MDB_INVALID -> -EBADMSG,
+ * MDB_READERS_FULL -> -EAGAIN); -ENOSPC is a full disk.
  * idx_strerror() explains the sievefs-specific cases. */
 #ifndef SIEVEFS_INDEX_STORE_H
 #define SIEVEFS_INDEX_STORE_H
@@ -42,7 +43,8 @@ int idx_store_open(struct idx_store **out, const char *dir, unsigned flags);
 void idx_store_close(struct idx_store *s); /* accepts NULL */
 const char *idx_store_dir(const struct idx_store *s);
 /* Message for an errno returned by this module, more specific than strerror
- * where sievefs knows more (e.g. -ENOSPC: "index map full: raise map_size"). */
+ * where sievefs knows more (e.g. -EDQUOT: "index map is full: raise
+ * SIEVEFS_MAP_SIZE"). */
 const char *idx_strerror(int err);
 /* Size in bytes of the index file. */
 uint64_t idx_store_index_size(struct idx_store *s);
