@@ -14,6 +14,7 @@ FS_TESTS = \
 	tests/integration/policy_mount.sh \
 	tests/integration/view_mount.sh \
 	tests/integration/faults.sh \
-	tests/integration/stress.sh
+	tests/integration/stress.sh \
+	tests/integration/hostile.sh
 dist_check_SCRIPTS += $(FS_TESTS)
 TESTS += $(FS_TESTS)
