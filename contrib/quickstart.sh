@@ -61,16 +61,30 @@ demo() {
 	"$S" tag "$d/store" fashion-mnist first v1
 	"$S" ingest "$d/store" fashion-mnist "$d/shards/train-shard-0005.tar" -m "the last 10k train images"
 	"$S" log "$d/store" fashion-mnist
+	echo "== a view: 10% of each class, split 90/10, in ImageFolder layout"
+	cat > "$d/small.yaml" <<EOY
+name: small
+dataset: fashion-mnist
+version: latest
+paths: ["train/**"]
+sample: {fraction: 0.1, seed: 1, stratify: label}
+split: {train: 0.9, val: 0.1, seed: 1}
+layout: {by: label}
+EOY
+	"$S" view add "$d/store" "$d/small.yaml"
 	echo "== mounting on $d/mnt"
 	"$S" mount "$d/store" "$d/mnt"
 	ls -l "$d/mnt/fashion-mnist"
 	echo "... $(ls "$d/mnt/fashion-mnist/latest/train" | wc -l) files in latest/train," \
 		"$(ls "$d/mnt/fashion-mnist/v1/train" | wc -l) in v1/train"
 	head -c 15 "$d/mnt/fashion-mnist/latest/train/000000.pgm" | head -2; echo
+	echo "... the view: $(ls "$d/mnt/fashion-mnist/small/train" | tr '\n' ' ')(one directory per class)"
 	cat <<EOT
 
 The dataset is mounted read-only.  Look around:
-  ls $d/mnt/fashion-mnist/            # v1 v2 latest first
+  ls $d/mnt/fashion-mnist/            # v1 v2 latest first small
+  ls $d/mnt/fashion-mnist/small/train/3 | head   # torchvision ImageFolder reads small/train
+  $S stats $d/store fashion-mnist/small --by label
   cat $d/mnt/fashion-mnist/latest/train/000042.cls
   getfattr -d $d/mnt/fashion-mnist/latest/train/000042.pgm
   $S diff $d/store fashion-mnist v1 v2 | tail -3
@@ -93,6 +107,12 @@ runtests() {
 	awk '/^# (PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):/ { n[$2] = $3 }
 	     END { printf "make check: %d passed, %d failed, %d skipped\n", n["PASS:"] + n["XFAIL:"],
 	           n["FAIL:"] + n["ERROR:"] + n["XPASS:"], n["SKIP:"] }' test-suite.log
+	# The end-to-end training test (it installs python3-torch and friends
+	# unless SKIP_DEPS=1); E2E=0 leaves it out.
+	if [ "${E2E:-1}" != 0 ]; then
+		echo "== end to end: training through views (tests/e2e)"
+		"$top/tests/e2e/run.sh" "$top/$build"
+	fi
 }
 
 deps
