@@ -238,7 +238,16 @@ static void cursor_save(struct fs *fs, struct fs_node *d, uint64_t k, const char
 	pthread_mutex_unlock(&fs->cur_lock);
 }
 
-static int rd_version(struct rd *rd, uint64_t k)
+static int list_version(struct rd *rd, const char *after, size_t afterlen)
+{
+	return idx_readdir(rd->t, rd->dir->ds, rd->dir->ver, rd->dir->e.dir_id, after, afterlen,
+			   ent_cb, rd);
+}
+
+/* A listing of the index from child number k on: resume at the nearest
+ * remembered cursor, remember where this batch stopped. */
+static int rd_cursored(struct rd *rd, uint64_t k,
+		       int (*list)(struct rd *rd, const char *after, size_t afterlen))
 {
 	char after[IDX_NAME_MAX + 1];
 	size_t afterlen;
@@ -247,9 +256,10 @@ static int rd_version(struct rd *rd, uint64_t k)
 
 	rd->idx = c0;
 	rd->from = k;
+	/* A view's rows come from anywhere in its version: fs_pol_dir_all
+	 * asks of the version's root for them. */
 	rd->all = fs_pol_dir_all(&rd->q, rd->t, rd->dir, &rd->alldep);
-	rc = idx_readdir(rd->t, rd->dir->ds, rd->dir->ver, rd->dir->e.dir_id,
-			 afterlen ? after : NULL, afterlen, ent_cb, rd);
+	rc = list(rd, afterlen ? after : NULL, afterlen);
 	if (rc < 0)
 		return rc;
 	if (rd->err)
@@ -318,26 +328,9 @@ static int vrow_cb(const char *name, size_t namelen, const struct idx_vrow *row,
 	return 0;
 }
 
-static int rd_view(struct rd *rd, uint64_t k)
+static int list_view(struct rd *rd, const char *after, size_t afterlen)
 {
-	char after[IDX_NAME_MAX + 1];
-	size_t afterlen;
-	uint64_t c0 = cursor_find(rd->fs, rd->dir, k, after, &afterlen);
-	int rc;
-
-	rd->idx = c0;
-	rd->from = k;
-	/* Everything below is visible when the whole version is. */
-	rd->all = fs_pol_dir_all(&rd->q, rd->t, rd->dir, &rd->alldep);
-	rc = idx_vtree_readdir(rd->t, rd->dir->e.dir_id, afterlen ? after : NULL, afterlen,
-			       vrow_cb, rd);
-	if (rc < 0)
-		return rc;
-	if (rd->err)
-		return rd->err;
-	if (rd->lastlen && rd->idx > c0)
-		cursor_save(rd->fs, rd->dir, rd->idx, rd->last, rd->lastlen);
-	return 0;
+	return idx_vtree_readdir(rd->t, rd->dir->e.dir_id, after, afterlen, vrow_cb, rd);
 }
 
 /* ---- dataset level and root ---------------------------------------------- */
@@ -503,10 +496,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 			break;
 		case FS_VIEW:
 		case FS_VDIR:
-			rc = rd_view(&rd, k);
+			rc = rd_cursored(&rd, k, list_view);
 			break;
 		default:
-			rc = rd_version(&rd, k);
+			rc = rd_cursored(&rd, k, list_version);
 			break;
 		}
 		fs_txn_leave(rd.t);

@@ -183,12 +183,26 @@ static int backfill_cb(const struct idx_attr *a, void *ctx)
 	return name_put(ctx, a->key, a->keylen);
 }
 
+static int backfill_set(const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	/* Copy out: the puts below may move the page it is on. */
+	void *copy = malloc(v->mv_size ? v->mv_size : 1);
+	int r;
+
+	(void)k;
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, v->mv_data, v->mv_size);
+	r = idx_attrs_decode(copy, v->mv_size, backfill_cb, ctx);
+	free(copy);
+	return r;
+}
+
 int idx_attr_names_backfill(struct idx_store *s)
 {
 	struct idx_txn *t;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, r = idx_txn_begin(s, 0, &t);
+	MDB_val v;
+	int r = idx_txn_begin(s, 0, &t);
 
 	if (r < 0)
 		return r;
@@ -198,27 +212,7 @@ int idx_attr_names_backfill(struct idx_store *s)
 		return r;
 	if ((r = idx_txn_begin(s, 1, &t)) < 0)
 		return r;
-	rc = mdb_cursor_open(t->txn, s->dbi[DB_ATTRS], &c);
-	if (rc) {
-		idx_txn_abort(t);
-		return idx_mdb_err(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && r == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		/* Copy out: puts in this txn may move the page. */
-		void *copy = malloc(v.mv_size ? v.mv_size : 1);
-
-		if (!copy) {
-			r = -ENOMEM;
-			break;
-		}
-		memcpy(copy, v.mv_data, v.mv_size);
-		r = idx_attrs_decode(copy, v.mv_size, backfill_cb, t);
-		free(copy);
-	}
-	mdb_cursor_close(c);
-	if (r == 0 && rc && rc != MDB_NOTFOUND)
-		r = idx_mdb_err(rc);
+	r = idx_scan(t, DB_ATTRS, NULL, 0, NULL, 0, backfill_set, t);
 	if (r == 0)
 		r = idx_put(t, DB_META, "attrnames", 9, "", 0);
 	if (r == 0)
@@ -227,30 +221,29 @@ int idx_attr_names_backfill(struct idx_store *s)
 	return r;
 }
 
+struct name_scan {
+	int (*cb)(const char *name, size_t n, void *ctx);
+	void *ctx;
+};
+
+static int name_scan_cb(const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	struct name_scan *x = ctx;
+
+	(void)v;
+	return x->cb((const char *)k->mv_data + 5, k->mv_size - 5, x->ctx);
+}
+
 int idx_attr_names(struct idx_txn *t, int (*cb)(const char *name, size_t n, void *ctx),
 		   void *ctx)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, r = idx_get(t, DB_META, "attrnames", 9, &v);
+	struct name_scan x = { cb, ctx };
+	MDB_val v;
+	int r = idx_get(t, DB_META, "attrnames", 9, &v);
 
 	if (r < 0)
 		return r == -ENOENT ? -ENOTSUP : r;
-	rc = mdb_cursor_open(t->txn, t->s->dbi[DB_META], &c);
-	if (rc)
-		return idx_mdb_err(rc);
-	k.mv_data = (void *)NAME_PREFIX;
-	k.mv_size = 5;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && r == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < 5 || memcmp(k.mv_data, NAME_PREFIX, 5) != 0)
-			break;
-		r = cb((const char *)k.mv_data + 5, k.mv_size - 5, ctx);
-	}
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return idx_mdb_err(rc);
-	return r;
+	return idx_scan(t, DB_META, NAME_PREFIX, 5, NULL, 0, name_scan_cb, &x);
 }
 
 int idx_attrset_intern(struct idx_txn *t, struct idx_attrset *a, uint64_t *id)

@@ -546,36 +546,71 @@ int idx_tag_del(struct idx_txn *t, uint32_t ds, const char *name)
 	return r < 0 ? r : idx_del(t, DB_TAGS, t->kb.p, t->kb.len);
 }
 
-int idx_tag_foreach(struct idx_txn *t, uint32_t ds,
-		    int (*cb)(const char *name, uint32_t ver, void *ctx), void *ctx)
+int idx_scan(struct idx_txn *t, int db, const void *pre, size_t plen, const void *from,
+	     size_t fromlen, int (*cb)(const MDB_val *k, const MDB_val *v, void *ctx), void *ctx)
 {
-	unsigned char pre[4];
-	char name[IDX_NAME_MAX + 1];
 	MDB_cursor *c;
 	MDB_val k, v;
 	int rc, r = 0;
 
-	cm_be32(pre, ds);
-	rc = mdb_cursor_open(t->txn, t->s->dbi[DB_TAGS], &c);
+	if (t->s->missing & (1u << db))
+		return 0;
+	rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c);
 	if (rc)
 		return idx_mdb_err(rc);
-	k.mv_data = pre;
-	k.mv_size = 4;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && r == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		size_t n = k.mv_size - 4;
-		if (k.mv_size < 4 || memcmp(k.mv_data, pre, 4) != 0)
+	k.mv_data = (void *)(from ? from : pre);
+	k.mv_size = from ? fromlen : plen;
+	rc = k.mv_size ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
+		       : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	for (; rc == 0 && r == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || (plen && memcmp(k.mv_data, pre, plen) != 0))
 			break;
-		if (v.mv_size != 4 || n > IDX_NAME_MAX)
-			continue;
-		memcpy(name, (char *)k.mv_data + 4, n);
-		name[n] = 0;
-		r = cb(name, cm_get_be32(v.mv_data), ctx);
+		if (k.mv_size > plen)
+			r = cb(&k, &v, ctx);
 	}
 	mdb_cursor_close(c);
 	if (rc && rc != MDB_NOTFOUND)
 		return idx_mdb_err(rc);
 	return r;
+}
+
+/* A key's part after its prefix, NUL-terminated in buf (IDX_NAME_MAX + 1
+ * bytes); NULL if longer than a name may be. */
+const char *idx_key_name(const MDB_val *k, size_t plen, char *buf)
+{
+	size_t n = k->mv_size - plen;
+
+	if (n > IDX_NAME_MAX)
+		return NULL;
+	memcpy(buf, (const char *)k->mv_data + plen, n);
+	buf[n] = 0;
+	return buf;
+}
+
+struct tag_scan {
+	int (*cb)(const char *name, uint32_t ver, void *ctx);
+	void *ctx;
+};
+
+static int tag_scan_cb(const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	struct tag_scan *x = ctx;
+	char buf[IDX_NAME_MAX + 1];
+	const char *name = idx_key_name(k, 4, buf);
+
+	if (v->mv_size != 4 || !name)
+		return 0;
+	return x->cb(name, cm_get_be32(v->mv_data), x->ctx);
+}
+
+int idx_tag_foreach(struct idx_txn *t, uint32_t ds,
+		    int (*cb)(const char *name, uint32_t ver, void *ctx), void *ctx)
+{
+	struct tag_scan x = { cb, ctx };
+	unsigned char pre[4];
+
+	cm_be32(pre, ds);
+	return idx_scan(t, DB_TAGS, pre, 4, NULL, 0, tag_scan_cb, &x);
 }
 
 /* ---- shards ---- */

@@ -73,6 +73,15 @@ int idx_get(struct idx_txn *t, int db, const void *k, size_t kn, MDB_val *v);
 int idx_put(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn);
 int idx_del(struct idx_txn *t, int db, const void *k, size_t kn);
 int idx_meta_next(struct idx_txn *t, const char *counter, uint64_t *out);
+/* Call cb for every record of db whose key starts with pre (plen bytes,
+ * may be 0), in key order, starting at `from` (NULL = at pre).  cb != 0
+ * stops and is returned; a table an older store lacks holds nothing.  The
+ * records are the map's: a cb that writes to the same txn must copy first. */
+int idx_scan(struct idx_txn *t, int db, const void *pre, size_t plen, const void *from,
+	     size_t fromlen, int (*cb)(const MDB_val *k, const MDB_val *v, void *ctx), void *ctx);
+/* The key's part after plen bytes, NUL-terminated in buf (IDX_NAME_MAX + 1);
+ * NULL when longer than a name may be. */
+const char *idx_key_name(const MDB_val *k, size_t plen, char *buf);
 
 /* Keys of versioned tables: prefix | name | 0 | ~ver. */
 void idx_vkey(struct cm_buf *b, uint32_t ds, uint64_t dir, const char *name, size_t n,

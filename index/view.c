@@ -21,11 +21,6 @@ struct idx_vbuild {
 	struct cm_buf k, e;
 };
 
-static int no_table(struct idx_txn *t, int db)
-{
-	return (t->s->missing & (1u << db)) != 0;
-}
-
 /* ---- view records ------------------------------------------------------- */
 
 static int view_decode(const MDB_val *k, const MDB_val *v, struct idx_view *out)
@@ -57,18 +52,6 @@ static int view_decode(const MDB_val *k, const MDB_val *v, struct idx_view *out)
 	return c.err ? -EBADMSG : 0;
 }
 
-/* The name part of a views key, NUL-terminated in the caller's buffer. */
-static const char *key_name(const MDB_val *k, char *buf)
-{
-	size_t n = k->mv_size - 4;
-
-	if (n > IDX_NAME_MAX)
-		n = IDX_NAME_MAX;
-	memcpy(buf, (const char *)k->mv_data + 4, n);
-	buf[n] = 0;
-	return buf;
-}
-
 int idx_view_get(struct idx_txn *t, uint32_t ds, const char *name, size_t namelen,
 		 struct idx_view *out)
 {
@@ -92,37 +75,30 @@ int idx_view_get(struct idx_txn *t, uint32_t ds, const char *name, size_t namele
 	return r;
 }
 
+struct view_scan {
+	int (*cb)(const struct idx_view *v, void *ctx);
+	void *ctx;
+};
+
+static int view_scan_cb(const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	struct view_scan *x = ctx;
+	char name[IDX_NAME_MAX + 1];
+	struct idx_view view;
+
+	if (view_decode(k, v, &view) < 0 || !(view.name = idx_key_name(k, 4, name)))
+		return 0;
+	return x->cb(&view, x->ctx);
+}
+
 int idx_view_foreach(struct idx_txn *t, uint32_t ds,
 		     int (*cb)(const struct idx_view *v, void *ctx), void *ctx)
 {
+	struct view_scan x = { cb, ctx };
 	unsigned char pre[4];
-	char name[IDX_NAME_MAX + 1];
-	struct idx_view view;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, r = 0;
 
-	if (no_table(t, DB_VIEWS))
-		return 0;
 	cm_be32(pre, ds);
-	rc = mdb_cursor_open(t->txn, t->s->dbi[DB_VIEWS], &c);
-	if (rc)
-		return idx_mdb_err(rc);
-	k.mv_data = pre;
-	k.mv_size = 4;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && r == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= 4 || memcmp(k.mv_data, pre, 4) != 0)
-			break;
-		if (view_decode(&k, &v, &view) < 0)
-			continue;
-		view.name = key_name(&k, name);
-		r = cb(&view, ctx);
-	}
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return idx_mdb_err(rc);
-	return r;
+	return idx_scan(t, DB_VIEWS, pre, 4, NULL, 0, view_scan_cb, &x);
 }
 
 /* ---- tree rows ------------------------------------------------------------ */
@@ -170,42 +146,38 @@ int idx_vtree_lookup(struct idx_txn *t, uint64_t vdir, const char *name, size_t 
 	return r < 0 ? r : row_decode(&v, out);
 }
 
+struct row_scan {
+	const char *after; /* rows strictly after this name */
+	size_t afterlen;
+	int (*cb)(const char *name, size_t n, const struct idx_vrow *r, void *ctx);
+	void *ctx;
+};
+
+static int row_scan_cb(const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	struct row_scan *x = ctx;
+	const char *name = (const char *)k->mv_data + 8;
+	size_t n = k->mv_size - 8;
+	struct idx_vrow row;
+
+	if ((x->after && n == x->afterlen && !memcmp(name, x->after, n)) ||
+	    row_decode(v, &row) < 0)
+		return 0;
+	return x->cb(name, n, &row, x->ctx);
+}
+
 int idx_vtree_readdir(struct idx_txn *t, uint64_t vdir, const char *after, size_t afterlen,
 		      int (*cb)(const char *name, size_t n, const struct idx_vrow *r, void *ctx),
 		      void *ctx)
 {
+	struct row_scan x = { after, afterlen, cb, ctx };
 	unsigned char pre[8];
-	struct idx_vrow row;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, r = 0;
+	int r;
 
-	if (no_table(t, DB_VTREE))
-		return 0;
-	if ((r = row_key(&t->kb, vdir, after ? after : "", after ? afterlen : 0)) < 0)
-		return r;
+	/* t->kb is read once, at the start, before any cb runs. */
 	cm_be64(pre, vdir);
-	rc = mdb_cursor_open(t->txn, t->s->dbi[DB_VTREE], &c);
-	if (rc)
-		return idx_mdb_err(rc);
-	k.mv_data = t->kb.p;
-	k.mv_size = t->kb.len;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	/* Strictly after `after`: skip the row equal to it. */
-	if (rc == 0 && after && k.mv_size == 8 + afterlen && !memcmp(k.mv_data, pre, 8) &&
-	    !memcmp((char *)k.mv_data + 8, after, afterlen))
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	for (; rc == 0 && r == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= 8 || memcmp(k.mv_data, pre, 8) != 0)
-			break;
-		if (row_decode(&v, &row) < 0)
-			continue;
-		r = cb((const char *)k.mv_data + 8, k.mv_size - 8, &row, ctx);
-	}
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return idx_mdb_err(rc);
-	return r;
+	r = row_key(&t->kb, vdir, after ? after : "", after ? afterlen : 0);
+	return r < 0 ? r : idx_scan(t, DB_VTREE, pre, 8, t->kb.p, t->kb.len, row_scan_cb, &x);
 }
 
 /* Delete the rows of vdir and, below them, every directory they name.  The
