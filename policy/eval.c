@@ -32,6 +32,12 @@ struct pol_scope {
 	size_t nret;
 	size_t npathrules; /* cand rules with paths: bits of the memo mask */
 	int attrs;         /* a decision here may read sample attributes */
+	/* The last sample decided: its members are neighbours in a listing and
+	 * a decision is per sample, so they share it. */
+	char last_key[256];
+	size_t last_len; /* 0 = none */
+	uint64_t last_attr;
+	struct pol_decision last_d;
 	struct memo_ent *memo;
 	size_t memo_cap, memo_n;
 	int memo_off;
@@ -451,32 +457,16 @@ static void memo_put(struct pol_scope *s, uint64_t mask, uint64_t attr_id,
 	e->d = *d;
 }
 
-static int scope_decide(struct pol_scope *s, const struct pol_target *t0, int64_t now,
-			struct pol_decision *out)
+/* scope_decide for target t whose sample key is key. */
+static int scope_decide_key(struct pol_scope *s, struct pol_target *tp, const char *key,
+			    size_t keylen, int64_t now, struct pol_decision *out)
 {
-	struct pol_target t = *t0;
+	struct pol_target t = *tp;
 	struct pol_decision d = { .until = INT64_MAX };
-	char key[CM_PATH_MAX + 1];
 	uint64_t mask = 0;
-	size_t keylen, bit = 0;
+	size_t bit = 0;
 	int r;
 
-	if (!s->p) {
-		set(&d, POL_ALLOW, POL_R_NO_POLICY, NULL);
-		*out = d;
-		return 0;
-	}
-	if (s->hide_all) {
-		set(&d, POL_HIDE, POL_R_NO_GROUPS, NULL);
-		*out = d;
-		return 0;
-	}
-	keylen = t.key ? strlen(t.key) : cm_sample_key_len(t.path, strlen(t.path));
-	if (keylen > CM_PATH_MAX)
-		return -ENAMETOOLONG;
-	memcpy(key, t.key ? t.key : t.path, keylen);
-	key[keylen] = 0;
-	t.key = key;
 	if (pol_forgotten_sample(s->p, s->dataset, key, keylen)) {
 		set(&d, POL_HIDE, POL_R_FORGOTTEN_SAMPLE, "forget");
 		*out = d;
@@ -512,6 +502,48 @@ static int scope_decide(struct pol_scope *s, const struct pol_target *t0, int64_
 		memo_put(s, mask, t.attr_id, &d);
 	*out = d;
 	return 0;
+}
+
+static int scope_decide(struct pol_scope *s, const struct pol_target *t0, int64_t now,
+			struct pol_decision *out)
+{
+	struct pol_target t = *t0;
+	struct pol_decision d = { .until = INT64_MAX };
+	char key[CM_PATH_MAX + 1];
+	size_t keylen;
+	int r, reuse;
+
+	if (!s->p) {
+		set(&d, POL_ALLOW, POL_R_NO_POLICY, NULL);
+		*out = d;
+		return 0;
+	}
+	if (s->hide_all) {
+		set(&d, POL_HIDE, POL_R_NO_GROUPS, NULL);
+		*out = d;
+		return 0;
+	}
+	keylen = t.key ? strlen(t.key) : cm_sample_key_len(t.path, strlen(t.path));
+	if (keylen > CM_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(key, t.key ? t.key : t.path, keylen);
+	key[keylen] = 0;
+	t.key = key;
+	/* Same sample as last time (decided by key and attributes alone)? */
+	reuse = s->ref && (t.attr_id || !t.attr) && keylen < sizeof(s->last_key);
+	if (reuse && s->last_len == keylen + 1 && s->last_attr == t.attr_id &&
+	    !memcmp(s->last_key, key, keylen) && s->last_d.until > now) {
+		*out = s->last_d;
+		return 0;
+	}
+	r = scope_decide_key(s, &t, key, keylen, now, out);
+	if (r == 0 && reuse) {
+		memcpy(s->last_key, key, keylen);
+		s->last_len = keylen + 1;
+		s->last_attr = t.attr_id;
+		s->last_d = *out;
+	}
+	return r;
 }
 
 int pol_scope_decide(struct pol_scope *s, const struct pol_target *t, int64_t now,
