@@ -342,8 +342,16 @@ static void xa_reply(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 		fuse_reply_buf(req, x.out, x.len);
 }
 
+/* Only user.sievefs.* exists.  Other namespaces (security.selinux and the
+ * POSIX ACLs that ls -l asks for every file) are not supported at all:
+ * EOPNOTSUPP, unlike ENODATA ("none on this file"), lets ls(1) and libacl
+ * remember that for the whole filesystem instead of asking per file. */
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	if (strncmp(name, "user.", 5) != 0) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	xa_reply(req, ino, name, size);
 }
 

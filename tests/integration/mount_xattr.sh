@@ -4,7 +4,7 @@
 fs_require_mount
 command -v getfattr >/dev/null || skip_all "getfattr missing (package attr)"
 fs_setup
-plan 8
+plan 10
 
 fs_store "$T/store" || { echo "Bail out! cannot build the test store"; exit 99; }
 M=$T/mnt
@@ -18,5 +18,9 @@ check_eq "a version dir has user.sievefs.version" "v1" "$(get user.sievefs.versi
 names=$(getfattr -d -m - "$F" 2>/dev/null | grep -c '^user.sievefs.')
 check "listxattr lists them" [ "$names" -ge 4 ]
 fails "an unknown attribute is ENODATA" "No such attribute" getfattr -n user.sievefs.nope "$F"
+# Other namespaces are not supported at all, so ls -l and libacl stop asking
+# per file (they remember EOPNOTSUPP per filesystem).
+fails "security.* is EOPNOTSUPP" "Operation not supported" getfattr -n security.selinux "$F"
+fails "system.posix_acl_access is EOPNOTSUPP" "Operation not supported" getfattr -n system.posix_acl_access "$F"
 fails "setfattr is EROFS" "Read-only file system" setfattr -n user.x -v 1 "$F"
 done_testing
