@@ -73,9 +73,13 @@ int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, stru
 	switch (n->kind) {
 	case FS_ROOT:
 		rc = stat_root(t, st);
+		if (fs_pol_active(fs))
+			st->st_nlink = 1; /* the count would include hidden datasets */
 		break;
 	case FS_DATASET:
 		rc = stat_dataset(t, n, st);
+		if (fs_pol_active(fs))
+			st->st_nlink = 1; /* ... hidden versions */
 		break;
 	case FS_VERSION:
 	case FS_DIR:

@@ -214,6 +214,10 @@ void fs_wpol_free(struct fs_wpol *w);
 /* Set up q for req (req may be NULL for internal use).  Never fails: on
  * ENOMEM the request is decided with the policy as it is (fail closed). */
 void fs_preq_init(struct fs_preq *q, struct fs *fs, fuse_req_t req);
+/* 1 while a policy (or a forget list) is enforced: counts that span what
+ * callers may not see (link counts of the top levels, statfs) are then not
+ * given. */
+int fs_pol_active(struct fs *fs);
 static inline int fs_preq_active(const struct fs_preq *q)
 {
 	return q->p != NULL;

@@ -176,10 +176,16 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct fs *fs = fuse_req_userdata(req);
 	struct sf sf = { 0 };
 	struct statvfs st = { 0 };
+	struct fs_preq q;
 	int rc = fs_txn_enter(fs, &sf.t);
 
 	(void)ino;
-	if (rc == 0) {
+	/* With a policy the totals would count what this caller may not see:
+	 * none are given. */
+	fs_preq_init(&q, fs, req);
+	if (rc == 0 && fs_preq_active(&q)) {
+		fs_txn_leave(sf.t);
+	} else if (rc == 0) {
 		rc = idx_dataset_foreach(sf.t, statfs_cb, &sf);
 		fs_txn_leave(sf.t);
 	}

@@ -108,6 +108,11 @@ void fs_wpol_free(struct fs_wpol *w)
 	free(w);
 }
 
+int fs_pol_active(struct fs *fs)
+{
+	return fs->pol && __atomic_load_n(&fs->pol->cur_active, __ATOMIC_RELAXED);
+}
+
 void fs_preq_init(struct fs_preq *q, struct fs *fs, fuse_req_t req)
 {
 	struct fs_pol *fp = fs->pol;

@@ -118,6 +118,8 @@ fails "B: the hidden directory is ENOENT" "No such file" as_b ls "$V/piidir"
 check_eq "A: a dataset with nothing visible is hidden" "med ret" \
 	"$(as_a ls "$M" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 fails "A: its lookup is ENOENT" "No such file" as_a ls "$M/secret"
+check_eq "A: the root's link count does not count hidden datasets" 1 "$(as_a stat -c %h "$M")"
+check_eq "A: statfs gives no totals that would count hidden files" 0 "$(as_a stat -f -c %c "$M")"
 check "root sees it" cat "$M/secret/v1/s.txt"
 
 # ---- no leak through the kernel's caches ----------------------------------------
