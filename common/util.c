@@ -30,23 +30,20 @@ int cm_parse_u64(const char *s, uint64_t *out)
 
 int cm_parse_size(const char *s, uint64_t *out)
 {
-	char num[32];
-	size_t n = 0;
 	unsigned shift = 0;
-	uint64_t v;
-	int r;
+	uint64_t v = 0;
+	size_t n;
 
 	if (!s)
 		return -EINVAL;
-	while (s[n] >= '0' && s[n] <= '9')
-		n++;
-	if (n == 0 || n >= sizeof(num))
+	/* Digits in place, as cm_parse_u64 reads them (leading zeros too). */
+	for (n = 0; s[n] >= '0' && s[n] <= '9'; n++) {
+		if (v > (UINT64_MAX - (uint64_t)(s[n] - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(s[n] - '0');
+	}
+	if (n == 0)
 		return -EINVAL;
-	memcpy(num, s, n);
-	num[n] = 0;
-	r = cm_parse_u64(num, &v);
-	if (r < 0)
-		return r;
 	s += n;
 	switch (*s) {
 	case 0: break;
@@ -146,65 +143,150 @@ size_t cm_sample_key_len(const char *path, size_t n)
 	return n;
 }
 
-/* '**' matches across '/', '*' does not; fnmatch handles the rest. */
-static int glob_rec(const char *pat, const char *s)
-{
-	const char *dd;
-	char head[CM_PATH_MAX + 1];
-	size_t hl;
+/* Globs compile into tokens and run as an NFA over the path: O(pattern x
+ * path) whatever the stars, where backtracking is exponential in them (and
+ * glibc's fnmatch, recursive on '*', is too).  Bracket expressions keep
+ * fnmatch's meaning: each one is handed to fnmatch with one character. */
+enum { G_LIT, G_ANY, G_CLASS, G_STAR, G_DSTAR };
 
-	/* A literal first character settles most mismatches at once. */
-	if (*pat && *pat != '*' && *pat != '?' && *pat != '[' && *pat != '\\' && *pat != *s)
-		return 0;
-	dd = strstr(pat, "**");
-	if (!dd)
-		return fnmatch(pat, s, FNM_PATHNAME) == 0;
-	hl = (size_t)(dd - pat);
-	if (hl > CM_PATH_MAX)
-		return 0;
-	memcpy(head, pat, hl);
-	head[hl] = 0;
-	/* A literal head ("train/" before the double star) matches one prefix only:
-	 * skip trying every split (the policy matches paths per entry). */
-	if (!strpbrk(head, "*?[\\")) {
-		if (strncmp(s, head, hl))
-			return 0;
-		for (const char *t = s + hl;; t++) {
-			if (dd[2] == '/' && t == s + hl && glob_rec(dd + 3, t))
-				return 1;
-			if (glob_rec(dd + 2, t))
-				return 1;
-			if (!*t)
+struct gtok {
+	unsigned char type, c;
+	unsigned short at, len; /* G_CLASS: the bracket expression in the pattern */
+};
+
+#define GLOB_TOK_MAX CM_PATH_MAX
+
+/* End of the bracket expression opening at p[i] ('['), or 0 if unterminated
+ * (the '[' is then literal, as for fnmatch). */
+static size_t glob_bracket(const char *p, size_t i)
+{
+	size_t j = i + 1;
+
+	if (p[j] == '!' || p[j] == '^')
+		j++;
+	if (p[j] == ']')
+		j++;
+	for (; p[j]; j++) {
+		if (p[j] == ']')
+			return j;
+		if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '=' || p[j + 1] == '.')) {
+			const char *e = strchr(p + j + 2, p[j + 1]);
+			if (!e || e[1] != ']')
 				return 0;
+			j = (size_t)(e - p) + 1;
+		} else if (p[j] == '\\' && p[j + 1]) {
+			j++;
 		}
 	}
-	/* Try every split of s: head must match a prefix, the rest after "**". */
-	for (size_t i = 0;; i++) {
-		char pre[CM_PATH_MAX + 1];
-		const char *rest = dd + 2;
-		if (i > CM_PATH_MAX)
-			return 0;
-		memcpy(pre, s, i);
-		pre[i] = 0;
-		if (fnmatch(head, pre, FNM_PATHNAME) == 0) {
-			for (const char *t = s + i;; t++) {
-				/* "**" + "/x" may also match zero directories. */
-				if (*rest == '/' && t == s + i && glob_rec(rest + 1, t))
-					return 1;
-				if (glob_rec(rest, t))
-					return 1;
-				if (!*t)
-					break;
-			}
+	return 0;
+}
+
+static int glob_compile(const char *p, struct gtok *t, size_t *nt)
+{
+	size_t i = 0, n = 0, e;
+
+	while (p[i]) {
+		struct gtok *k = &t[n];
+		if (n == GLOB_TOK_MAX || i > 65535)
+			return -1;
+		memset(k, 0, sizeof(*k));
+		if (p[i] == '*') {
+			k->type = p[i + 1] == '*' ? G_DSTAR : G_STAR;
+			while (p[i] == '*')
+				i++;
+		} else if (p[i] == '?') {
+			k->type = G_ANY;
+			i++;
+		} else if (p[i] == '[' && (e = glob_bracket(p, i)) != 0) {
+			if (e + 1 - i > 255)
+				return -1;
+			k->type = G_CLASS;
+			k->at = (unsigned short)i;
+			k->len = (unsigned short)(e + 1 - i);
+			i = e + 1;
+		} else {
+			if (p[i] == '\\' && !p[++i])
+				return -1; /* a trailing backslash matches nothing */
+			k->type = G_LIT;
+			k->c = (unsigned char)p[i++];
 		}
-		if (!s[i])
-			return 0;
+		n++;
 	}
+	*nt = n;
+	return 0;
+}
+
+static int glob_class(const char *p, const struct gtok *k, unsigned char c)
+{
+	char pat[257], str[2] = { (char)c, 0 };
+
+	memcpy(pat, p + k->at, k->len);
+	pat[k->len] = 0;
+	return c != '/' && c && fnmatch(pat, str, FNM_PATHNAME) == 0;
+}
+
+/* States: 2k = about to match token k; 2k+1 = inside the '**' at token k,
+ * having consumed something.  A fresh '**' followed by '/' may skip that
+ * slash, so that a/(**)/b matches a/b; one that consumed bytes may not. */
+static void glob_add(const struct gtok *t, size_t nt, unsigned char *set, size_t st)
+{
+	size_t k = st / 2;
+
+	if (set[st])
+		return;
+	set[st] = 1;
+	if (st % 2) {
+		glob_add(t, nt, set, st + 1); /* the '**' may end here */
+		return;
+	}
+	if (k >= nt || (t[k].type != G_STAR && t[k].type != G_DSTAR))
+		return;
+	glob_add(t, nt, set, st + 2); /* a star may match nothing */
+	if (t[k].type == G_DSTAR && k + 1 < nt && t[k + 1].type == G_LIT && t[k + 1].c == '/')
+		glob_add(t, nt, set, st + 4);
 }
 
 int cm_glob_match(const char *pattern, const char *path)
 {
-	return glob_rec(pattern, path);
+	static __thread struct gtok t[GLOB_TOK_MAX];
+	static __thread unsigned char a[2 * GLOB_TOK_MAX + 2], b[2 * GLOB_TOK_MAX + 2];
+	unsigned char *cur = a, *nxt = b;
+	size_t nt, ns;
+	int any = 1;
+
+	/* A literal first character settles most mismatches at once. */
+	if (*pattern && !strchr("*?[\\", *pattern) && *pattern != *path)
+		return 0;
+	if (glob_compile(pattern, t, &nt) < 0)
+		return 0;
+	ns = 2 * nt + 2;
+	memset(cur, 0, ns);
+	glob_add(t, nt, cur, 0);
+	for (const unsigned char *s = (const unsigned char *)path; *s && any; s++) {
+		memset(nxt, 0, ns);
+		any = 0;
+		for (size_t st = 0; st < 2 * nt; st++) {
+			const struct gtok *k = &t[st / 2];
+			size_t to = SIZE_MAX;
+			if (!cur[st])
+				continue;
+			switch (k->type) {
+			case G_LIT: to = *s == k->c ? st + 2 : to; break;
+			case G_ANY: to = *s != '/' ? st + 2 : to; break;
+			case G_CLASS: to = glob_class(pattern, k, *s) ? st + 2 : to; break;
+			case G_STAR: to = *s != '/' ? st : to; break;
+			default: to = st | 1; break;
+			}
+			if (to != SIZE_MAX) {
+				glob_add(t, nt, nxt, to);
+				any = 1;
+			}
+		}
+		unsigned char *x = cur;
+		cur = nxt;
+		nxt = x;
+	}
+	return any && cur[2 * nt];
 }
 
 char *cm_fmt_time(int64_t t, char *buf, size_t len)

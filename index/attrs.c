@@ -119,7 +119,8 @@ int idx_attrs_decode(const void *p, size_t n,
 		size_t kn = cm_cur_bytes(&c, &k);
 		a.type = (char)cm_cur_u8(&c);
 		size_t vn = cm_cur_bytes(&c, &v);
-		if (c.err || kn == 0 || vn == 0 || k[kn - 1] || v[vn - 1])
+		if (c.err || kn == 0 || vn == 0 || k[kn - 1] || v[vn - 1] ||
+		    (a.type != 's' && a.type != 'n' && a.type != 'b'))
 			return -EBADMSG;
 		a.key = (const char *)k;
 		a.keylen = kn - 1;

@@ -310,7 +310,8 @@ int idx_dir_info(struct idx_txn *t, uint32_t ds, uint64_t dir, uint64_t *parent,
 	cm_cur_init(&c, v.mv_data, v.mv_size);
 	par = cm_cur_varint(&c);
 	len = cm_cur_bytes(&c, &p);
-	if (c.err)
+	/* A path component: callers join these into paths and strings. */
+	if (c.err || len == 0 || len > 255 || memchr(p, 0, len) || memchr(p, '/', len))
 		return -EBADMSG;
 	*parent = par;
 	*name = (const char *)p;
@@ -474,11 +475,12 @@ int idx_sparse_get(struct idx_txn *t, const struct idx_entry *e, struct idx_spar
 int idx_sparse_seg(const struct idx_sparse_map *m, size_t i, struct idx_sparse_seg *s,
 		   uint64_t *pos)
 {
-	const unsigned char *q = m->p + i * SPARSE_SEG;
+	const unsigned char *q;
 	uint64_t off, at, next, len;
 
 	if (i >= m->n)
 		return -EBADMSG;
+	q = m->p + i * SPARSE_SEG;
 	off = cm_get_be64(q);
 	at = cm_get_be64(q + 8);
 	next = i + 1 < m->n ? cm_get_be64(q + SPARSE_SEG + 8) : m->stored;
@@ -486,8 +488,7 @@ int idx_sparse_seg(const struct idx_sparse_map *m, size_t i, struct idx_sparse_s
 	/* Checked against its neighbour only, so that a read stays O(log n):
 	 * every byte it names lies inside the member's stored range and its
 	 * logical size, and it ends before the next segment begins. */
-	if (at >= next || next > m->stored || len > m->size ||
-	    off > m->size - len ||
+	if (at >= next || next > m->stored || len > m->size || off > m->size - len ||
 	    (i + 1 < m->n && cm_get_be64(q + SPARSE_SEG) < off + len))
 		return -EBADMSG;
 	s->off = off;

@@ -289,8 +289,7 @@ struct sumio {
 
 /* Feed [off, off+size) of the source to h through the buffer, and copy it
  * to dst when dst is not NULL. */
-static int feed_range(struct sumio *io, uint64_t off, uint64_t size, struct cm_xxh64 *h,
-		      char *dst)
+static int feed_range(struct sumio *io, uint64_t off, uint64_t size, struct cm_xxh64 *h, char *dst)
 {
 	while (size > 0) {
 		size_t take;
