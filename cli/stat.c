@@ -32,6 +32,16 @@ static int attr_cb(const struct idx_attr *a, void *ctx)
 	return 0;
 }
 
+static const char *codec_name(unsigned c)
+{
+	switch (c) {
+	case IDX_CODEC_RAW: return "raw";
+	case IDX_CODEC_ZSTD: return "zstd";
+	case IDX_CODEC_SPARSE: return "sparse";
+	default: return "unknown";
+	}
+}
+
 int cli_stat(int argc, char **argv)
 {
 	struct st_ctx x = { 0 };
@@ -89,7 +99,7 @@ int cli_stat(int argc, char **argv)
 			printf(", \"offset\": %" PRIu64 ", \"length\": %" PRIu64 ", \"size\": %" PRIu64
 			       ", \"codec\": \"%s\", \"mode\": %u, \"mtime\": %" PRId64
 			       ", \"xxh64\": \"%016" PRIx64 "\", \"inode\": %" PRIu64 ", \"attributes\": {",
-			       e.offset, e.stored, e.size, e.codec ? "zstd" : "raw", e.mode & 07777,
+			       e.offset, e.stored, e.size, codec_name(e.codec), e.mode & 07777,
 			       e.mtime, e.xxh, e.eid);
 			idx_sample_attrs(t, ref.d.id, ref.ver, d.dir_id, base, strlen(base), attr_cb,
 					 &x, NULL);
@@ -100,7 +110,7 @@ int cli_stat(int argc, char **argv)
 			       "\nsize:     %" PRIu64 "\ncodec:    %s\nmode:     %04o\nmtime:    %s UTC\n"
 			       "xxh64:    %016" PRIx64 "\ninode:    %" PRIu64 "\nattributes:\n",
 			       ref.path, ref.dataset, ref.ver, e.ver, key, sh.path, e.offset, e.stored,
-			       e.size, e.codec ? "zstd" : "raw", e.mode & 07777,
+			       e.size, codec_name(e.codec), e.mode & 07777,
 			       cm_fmt_time(e.mtime, ts, sizeof(ts)), e.xxh, e.eid);
 			idx_sample_attrs(t, ref.d.id, ref.ver, d.dir_id, base, strlen(base), attr_cb,
 					 &x, NULL);

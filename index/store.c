@@ -360,6 +360,15 @@ int idx_dataset_get(struct idx_txn *t, const char *name, struct idx_dataset *out
 	return r;
 }
 
+/* A stored name: NUL-terminated, non-empty, at most IDX_NAME_MAX (a corrupt
+ * record must not be read past its end). */
+static int stored_name_ok(const MDB_val *v)
+{
+	const char *p = v->mv_data;
+
+	return v->mv_size >= 2 && v->mv_size <= IDX_NAME_MAX + 1 && p[v->mv_size - 1] == 0;
+}
+
 int idx_dataset_get_id(struct idx_txn *t, uint32_t id, struct idx_dataset *out)
 {
 	unsigned char k[4];
@@ -371,6 +380,8 @@ int idx_dataset_get_id(struct idx_txn *t, uint32_t id, struct idx_dataset *out)
 	if (r < 0)
 		return r;
 	/* Names are stored NUL-terminated so they can be lent out as strings. */
+	if (!stored_name_ok(&v))
+		return -EBADMSG;
 	return idx_dataset_get(t, v.mv_data, out);
 }
 
@@ -393,7 +404,7 @@ int idx_dataset_foreach(struct idx_txn *t,
 		if (ds_decode(&v, NULL, &d) < 0)
 			continue;
 		cm_be32(idk, d.id);
-		if (idx_get(t, DB_DSID, idk, 4, &nv) < 0)
+		if (idx_get(t, DB_DSID, idk, 4, &nv) < 0 || !stored_name_ok(&nv))
 			continue;
 		d.name = nv.mv_data;
 		r = cb(&d, ctx);

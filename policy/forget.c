@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -222,13 +223,28 @@ int pol_forget_load(struct pol_policy *p, const char *file, struct pol_error *er
 	size_t cap = 0;
 	ssize_t n;
 	unsigned lineno = 0;
-	FILE *f = fopen(file, "re");
+	/* Non-blocking, then checked: a FIFO or a device (/dev/zero) named as a
+	 * source must not hang or swamp a reload. */
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	FILE *f = NULL;
 	int r = 0;
 
-	if (!f) {
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0; /* nothing forgotten yet */
 		r = -errno;
+		snprintf(err->msg, sizeof(err->msg), "%s: %s (forget source)", file, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err->msg, sizeof(err->msg), "%s: not a regular file (forget source)", file);
+		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0 || !(f = fdopen(fd, "r"))) {
+		r = -errno;
+		close(fd);
 		snprintf(err->msg, sizeof(err->msg), "%s: %s (forget source)", file, strerror(-r));
 		return r;
 	}

@@ -57,6 +57,10 @@ out=$("$S" policy check typo.yaml --store st 2>&1)
 check_eq "a misspelt attribute: exit 1" 1 $?
 case $out in *'typo.yaml:9:13: unknown attribute "pi": no sample in the store has it'*"the store's: "*"pii"*) ok "misspelt attribute named with line:col and the store's names" ;; *) fail "misspelt attribute"; diag "$out" ;; esac
 
+mkfifo fifo.jsonl
+printf 'version: 1\nrules:\n  - {id: a, effect: allow, everyone: true}\ngovernance:\n  forget: [fifo.jsonl]\n' > fifo.yaml
+fails "a FIFO as forget source is refused at once, not waited on" "fifo.jsonl: not a regular file" timeout 10 "$S" policy check fifo.yaml
+
 printf 'version: 1\nrules:\n  - id: a\n    effect: alow\n    everyone: true\n' > bad.yaml
 fails "unknown effect with line:col" 'bad.yaml:4:13: unknown effect "alow" (expected allow, list, deny, hide)' "$S" policy check bad.yaml
 printf 'version: 1\nrules:\n  - id: a\n    effect: allow\n    users: [no-such-user-xyz]\n' > bad2.yaml
