@@ -129,9 +129,14 @@ static int skip_nested(struct jp *j)
 			return -EINVAL;
 		}
 		if (in_str) {
-			if (c == '\\')
+			if (c == '\\') {
+				/* A backslash ending the input escapes nothing. */
+				if (j->end - j->p < 2) {
+					j->p = j->end;
+					break;
+				}
 				j->p++;
-			else if (c == '"')
+			} else if (c == '"')
 				in_str = 0;
 			continue;
 		}
