@@ -135,7 +135,10 @@ static int skip_nested(struct jp *j)
 					j->p = j->end;
 					break;
 				}
-				j->p++;
+				if (*++j->p == 0) { /* escaped or not, no NUL */
+					j->err = "NUL byte in value";
+					return -EINVAL;
+				}
 			} else if (c == '"')
 				in_str = 0;
 			continue;
