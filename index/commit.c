@@ -5,7 +5,8 @@
  * version costs what it changes.  Directory records carry counts of live
  * children; a directory whose last child goes is removed with it, since a
  * version's tree is exactly the files it holds.  Every touched file and
- * sample leaves a row in `changes`, which finish() and diff walk. */
+ * sample leaves a row in `changes`, which finish() and diff walk (except in
+ * a dataset's first version, which nothing walks). */
 #include "config.h"
 
 #include <errno.h>
@@ -33,15 +34,99 @@ struct idx_commit {
 	uint64_t next_eid;       /* kept here, written back at finish */
 	int64_t live_delta;      /* samples that became live minus those that went */
 	int64_t now;
+	int ferr;                /* error of a flush behind idx_commit_txn() */
 	idx_commit_hook hook;    /* run inside the txn, before it commits */
 	void *hook_ctx;
+	/* Files of a directory and members of a sample come one after the
+	 * other in a tar: a run of additions to one directory's count and to
+	 * one sample's record is kept here and written once, when another
+	 * directory or sample comes or before anything else reads them
+	 * (pend_flush).  Removals are never deferred. */
+	uint64_t pdir;           /* directory with pdfiles pending, 0 = none */
+	int64_t pdfiles;
+	int psmp_on;             /* the sample below is pending */
+	uint64_t psdir;
+	char pstem[256];
+	size_t pstemlen;
+	struct idx_sample psmp;
+	struct {                 /* counters at idx_commit_save() */
+		uint64_t members, bytes, nchanges, next_eid;
+		int64_t live_delta;
+	} saved;
 };
 
-struct idx_txn *idx_commit_txn(struct idx_commit *c) { return c->t; }
+static int dir_adjust_now(struct idx_commit *c, uint64_t dir, int64_t dfiles, int64_t dsub);
+static int sample_write(struct idx_commit *c, uint64_t dir, const char *stem, size_t n,
+			const struct idx_sample *smp);
+
+static int pend_flush(struct idx_commit *c)
+{
+	int r = 0;
+
+	if (c->pdir) {
+		uint64_t dir = c->pdir;
+		c->pdir = 0;
+		r = dir_adjust_now(c, dir, c->pdfiles, 0);
+	}
+	if (r == 0 && c->psmp_on) {
+		c->psmp_on = 0;
+		r = sample_write(c, c->psdir, c->pstem, c->pstemlen, &c->psmp);
+	}
+	return r;
+}
+
+/* Callers may read anything through the txn: pending records go in first.
+ * A failed flush leaves an error the commit's next step reports. */
+struct idx_txn *idx_commit_txn(struct idx_commit *c)
+{
+	int r = pend_flush(c);
+
+	if (r < 0 && !c->ferr)
+		c->ferr = r;
+	return c->t;
+}
 uint32_t idx_commit_dataset(const struct idx_commit *c) { return c->ds; }
 uint32_t idx_commit_parent(const struct idx_commit *c) { return c->parent; }
 uint32_t idx_commit_version(const struct idx_commit *c) { return c->ver; }
 uint64_t idx_commit_nchanges(const struct idx_commit *c) { return c->nchanges; }
+
+int idx_commit_save(struct idx_commit *c)
+{
+	int r = pend_flush(c);
+
+	if (r == 0)
+		r = idx_txn_nest(c->t);
+	if (r < 0)
+		return r;
+	c->saved.members = c->members;
+	c->saved.bytes = c->bytes;
+	c->saved.nchanges = c->nchanges;
+	c->saved.next_eid = c->next_eid;
+	c->saved.live_delta = c->live_delta;
+	return 0;
+}
+
+int idx_commit_restore(struct idx_commit *c, int keep)
+{
+	int r = keep ? pend_flush(c) : 0;
+
+	if (keep && r == 0)
+		r = idx_txn_unnest(c->t, 1);
+	else
+		idx_txn_unnest(c->t, 0);
+	if (!keep || r < 0) {
+		c->pdir = 0;
+		c->psmp_on = 0;
+		free(c->cdir); /* its id may have been made by what is undone */
+		c->cdir = NULL;
+		c->members = c->saved.members;
+		c->bytes = c->saved.bytes;
+		c->nchanges = c->saved.nchanges;
+		c->next_eid = c->saved.next_eid;
+		c->live_delta = c->saved.live_delta;
+	}
+	return r;
+}
 
 void idx_commit_on_finish(struct idx_commit *c, idx_commit_hook fn, void *ctx)
 {
@@ -83,6 +168,8 @@ static int vwrite(struct idx_commit *c, int db, uint64_t dir, const char *name, 
 		return c->kb.err;
 	if (tomb)
 		return idx_del(c->t, db, c->kb.p, c->kb.len);
+	if (!c->parent) /* a new dataset's keys sort after all others */
+		return idx_put_tail(c->t, db, c->kb.p, c->kb.len, rec, rlen);
 	return idx_put(c->t, db, c->kb.p, c->kb.len, rec, rlen);
 }
 
@@ -105,6 +192,11 @@ static int write_tomb(struct idx_commit *c, int db, uint64_t dir, const char *na
 static int note_change(struct idx_commit *c, char kind, uint64_t dir, const char *name,
 		       size_t n)
 {
+	/* A dataset's first version is never walked: diff and the sample
+	 * counts read the rows of versions after the older side (v >= 1). */
+	c->nchanges++;
+	if (!c->parent)
+		return 0;
 	cm_buf_reset(&c->kb);
 	cm_buf_put_be32(&c->kb, c->ds);
 	cm_buf_put_be32(&c->kb, c->ver);
@@ -113,7 +205,6 @@ static int note_change(struct idx_commit *c, char kind, uint64_t dir, const char
 	cm_buf_put(&c->kb, name, n);
 	if (c->kb.err)
 		return c->kb.err;
-	c->nchanges++;
 	return idx_put(c->t, DB_CHANGES, c->kb.p, c->kb.len, "", 0);
 }
 
@@ -130,7 +221,31 @@ static int dir_where(struct idx_commit *c, uint64_t dir, uint64_t *parent, const
 	return idx_dir_info(c->t, c->ds, dir, parent, name, n);
 }
 
+/* Add dfiles files and dsub subdirectories to dir's counts. */
 static int dir_adjust(struct idx_commit *c, uint64_t dir, int64_t dfiles, int64_t dsub)
+{
+	int r;
+
+	if (dsub == 0 && dfiles > 0 && c->pdir == dir) {
+		c->pdfiles += dfiles;
+		return 0;
+	}
+	if (c->pdir) {
+		uint64_t pd = c->pdir;
+		c->pdir = 0;
+		r = dir_adjust_now(c, pd, c->pdfiles, 0);
+		if (r < 0)
+			return r;
+	}
+	if (dsub == 0 && dfiles > 0) {
+		c->pdir = dir;
+		c->pdfiles = dfiles;
+		return 0;
+	}
+	return dir_adjust_now(c, dir, dfiles, dsub);
+}
+
+static int dir_adjust_now(struct idx_commit *c, uint64_t dir, int64_t dfiles, int64_t dsub)
 {
 	char name[256];
 	const char *nm;
@@ -287,17 +402,27 @@ static int sample_write(struct idx_commit *c, uint64_t dir, const char *stem, si
 	return vwrite(c, DB_SAMPLES, dir, stem, n, c->vb.p, c->vb.len);
 }
 
+static int pend_is(const struct idx_commit *c, uint64_t dir, const char *stem, size_t n)
+{
+	return c->psmp_on && c->psdir == dir && c->pstemlen == n && !memcmp(c->pstem, stem, n);
+}
+
 static int sample_adjust(struct idx_commit *c, uint64_t dir, const char *name, size_t n,
 			 int delta)
 {
 	size_t stem = cm_sample_key_len(name, n);
 	struct idx_sample smp = { 0, 0, 0 };
-	int r = idx_sample_get(c->t, c->ds, c->ver, dir, name, stem, &smp, NULL);
+	int was, r = 0;
 
-	int was;
-
-	if (r < 0 && r != -ENOENT)
-		return r;
+	if (pend_is(c, dir, name, stem)) {
+		smp = c->psmp;
+	} else {
+		r = pend_flush(c);
+		if (r == 0)
+			r = idx_sample_get(c->t, c->ds, c->ver, dir, name, stem, &smp, NULL);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
 	was = smp.live;
 	if (!smp.live) {
 		smp.nmembers = 0;
@@ -306,7 +431,16 @@ static int sample_adjust(struct idx_commit *c, uint64_t dir, const char *name, s
 	smp.nmembers = (uint64_t)((int64_t)smp.nmembers + delta);
 	smp.live = smp.nmembers > 0;
 	c->live_delta += smp.live - was;
-	return sample_write(c, dir, name, stem, &smp);
+	if (delta < 0 || stem >= sizeof(c->pstem)) {
+		c->psmp_on = 0;
+		return sample_write(c, dir, name, stem, &smp);
+	}
+	c->psmp_on = 1;
+	c->psdir = dir;
+	memcpy(c->pstem, name, stem);
+	c->pstemlen = stem;
+	c->psmp = smp;
+	return 0;
 }
 
 static int same_file(const struct idx_entry *e, const struct idx_file *f)
@@ -324,9 +458,12 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 	size_t dn = cm_dirname_len(path, n), nn;
 	struct idx_entry old, e;
 	uint64_t dir;
-	int r, dup, exists;
+	int r, dup, exists, written = 0;
 
 	if (cm_path_check(path, n, &why) < 0)
+		return -EINVAL;
+	if (f->codec == IDX_CODEC_ZSTD &&
+	    (!f->zchunk || !f->nchunks || (f->nchunks > 1 && !f->frames)))
 		return -EINVAL;
 	name = dn ? path + dn + 1 : path;
 	nn = n - (size_t)(name - path);
@@ -335,16 +472,6 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 		return -EEXIST;
 	if (r < 0)
 		return r;
-	r = idx_lookup(c->t, c->ds, c->ver, dir, name, nn, &old);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	exists = r == 0;
-	if (exists && old.type == IDX_ENT_DIR)
-		return -EEXIST;
-	/* A record written at this version was put earlier in this commit. */
-	dup = exists && old.ver == c->ver;
-	if (exists && same_file(&old, f))
-		return dup;
 	memset(&e, 0, sizeof(e));
 	e.type = IDX_ENT_FILE;
 	e.shard = f->shard;
@@ -359,15 +486,42 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 		e.zhdr = f->zhdr;
 		e.zchunk = f->zchunk;
 		e.nchunks = f->nchunks;
-		if (!f->zchunk || !f->nchunks || (f->nchunks > 1 && !f->frames))
-			return -EINVAL;
-		if (f->nchunks > 1) {
-			r = idx_frames_put(c->t, f->shard, f->offset, f->frames, f->nchunks);
-			if (r < 0)
-				return r;
-		}
 	}
-	e.eid = c->next_eid++;
+	e.eid = c->next_eid;
+	if (!c->parent) {
+		/* A dataset's first version holds only what this commit put:
+		 * insert, and read the record only when the path is taken. */
+		MDB_val v;
+		idx_entry_encode(&c->vb, &e);
+		idx_vkey(&c->kb, c->ds, dir, name, nn, c->ver);
+		r = c->vb.err ? c->vb.err : c->kb.err;
+		if (r == 0)
+			r = idx_put_new(c->t, DB_ENTRIES, c->kb.p, c->kb.len, c->vb.p, c->vb.len, 1, &v);
+		if (r == 1)
+			r = idx_entry_decode(&v, c->ver, &old);
+		else if (r == 0)
+			written = 1;
+		exists = !written;
+	} else {
+		r = idx_lookup(c->t, c->ds, c->ver, dir, name, nn, &old);
+		exists = r == 0;
+		if (r == -ENOENT)
+			r = 0;
+	}
+	if (r < 0)
+		return r;
+	if (exists && old.type == IDX_ENT_DIR)
+		return -EEXIST;
+	/* A record written at this version was put earlier in this commit. */
+	dup = exists && old.ver == c->ver;
+	if (exists && same_file(&old, f))
+		return dup;
+	if (f->codec == IDX_CODEC_ZSTD && f->nchunks > 1) {
+		r = idx_frames_put(c->t, f->shard, f->offset, f->frames, f->nchunks);
+		if (r < 0)
+			return r;
+	}
+	c->next_eid++;
 	if (exists) {
 		c->bytes -= old.size;
 	} else {
@@ -378,7 +532,8 @@ int idx_commit_put(struct idx_commit *c, const char *path, size_t n, const struc
 		if (r < 0)
 			return r;
 	}
-	r = write_entry(c, dir, name, nn, &e);
+	if (!written)
+		r = write_entry(c, dir, name, nn, &e);
 	if (r == 0)
 		r = note_change(c, 'f', dir, name, nn);
 	if (r < 0)
@@ -494,10 +649,14 @@ int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 	const char *stem;
 	size_t sl;
 	uint64_t dir, id;
-	int r = sample_locate(c, key, n, &dir, &stem, &sl);
+	int r = sample_locate(c, key, n, &dir, &stem, &sl), pend = 0;
 
-	if (r == 0)
+	if (r == 0 && pend_is(c, dir, stem, sl)) {
+		smp = c->psmp;
+		pend = 1;
+	} else if (r == 0) {
 		r = idx_sample_get(c->t, c->ds, c->ver, dir, stem, sl, &smp, NULL);
+	}
 	if (r == 0 && !smp.live)
 		r = -ENOENT;
 	if (r < 0)
@@ -513,7 +672,10 @@ int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 	if (r < 0 || id == smp.attr_id)
 		return r;
 	smp.attr_id = id;
-	r = sample_write(c, dir, stem, sl, &smp);
+	if (pend)
+		c->psmp.attr_id = id;
+	else
+		r = sample_write(c, dir, stem, sl, &smp);
 	if (r == 0)
 		r = note_change(c, 's', dir, stem, sl);
 	return r;
@@ -731,8 +893,12 @@ int idx_commit_finish(struct idx_commit *c, const char *message, uint32_t uid,
 	struct idx_dataset d;
 	unsigned char k[8], rec[16];
 	struct cm_buf b;
-	int r = 0;
+	int r = pend_flush(c);
 
+	if (r == 0)
+		r = c->ferr;
+	if (r < 0)
+		goto out;
 	/* A first version has nothing to compare with: every live sample is
 	 * new, and the walk over the change rows is not needed. */
 	if (c->parent == 0 && c->live_delta >= 0)

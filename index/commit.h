@@ -56,6 +56,13 @@ uint32_t idx_commit_dataset(const struct idx_commit *c);
 uint32_t idx_commit_parent(const struct idx_commit *c);
 uint32_t idx_commit_version(const struct idx_commit *c);
 
+/* A savepoint: what is done to the commit after idx_commit_save() is
+ * undone by idx_commit_restore(c, 0) as if it had never happened, kept by
+ * idx_commit_restore(c, 1).  One at a time; an ingest source runs inside
+ * one, so a source found bad half way changes nothing. */
+int idx_commit_save(struct idx_commit *c);
+int idx_commit_restore(struct idx_commit *c, int keep);
+
 /* Register a shard (or find the one already registered for path). */
 int idx_commit_shard(struct idx_commit *c, uint8_t kind, const char *path, uint64_t size,
 		     int64_t mtime_ns, uint64_t dict_id, uint64_t *id);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,69 +87,101 @@ static char *arena_dup(struct arena *a, const char *s)
 	return p;
 }
 
+/* Members in batches: the unit a tar's walker hands over (see below). */
+#define BATCH 4096
+
+struct batch {
+	struct mem v[BATCH];
+	size_t n;
+};
+
 struct plan {
 	const char *src;
-	struct mem *v;
-	size_t n, cap;
+	struct batch **bv;    /* all full but the last */
+	size_t nb, n;
 	size_t nlinks;
 	struct arena names;
 	struct cm_strset map; /* path -> index + 1; built only when there are links */
 	struct idx_ingest_stats *st;
 };
 
+static struct mem *pm(const struct plan *p, size_t i)
+{
+	return &p->bv[i / BATCH]->v[i % BATCH];
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; b && i < b->n; i++) {
+		free(b->v[i].side);
+		free(b->v[i].sp);
+	}
+	free(b);
+}
+
 static void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->v[i].side);
-		free(p->v[i].sp);
-	}
+	for (size_t i = 0; i < p->nb; i++)
+		batch_free(p->bv[i]);
+	free(p->bv);
 	for (size_t i = 0; i < p->names.nblk; i++)
 		free(p->names.blk[i]);
 	free(p->names.blk);
-	free(p->v);
 	cm_strset_free(&p->map);
+}
+
+/* Append batch b (full, or the last) to the plan, which owns it from now. */
+static int plan_take(struct plan *p, struct batch *b)
+{
+	struct batch **v = realloc(p->bv, (p->nb + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	p->bv = v;
+	p->bv[p->nb++] = b;
+	for (size_t i = 0; i < b->n; i++)
+		p->nlinks += b->v[i].kind != M_FILE;
+	p->n += b->n;
+	return 0;
 }
 
 static int plan_add(struct plan *p, const char *path, int kind, struct mem **out)
 {
+	struct batch *b = p->nb ? p->bv[p->nb - 1] : NULL;
 	struct mem *m;
 
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 256;
-		struct mem *v = realloc(p->v, cap * sizeof(*v));
-		if (!v)
+	if (!b || b->n == BATCH) {
+		if (!(b = calloc(1, sizeof(*b))))
 			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
+		if (plan_take(p, b) < 0) {
+			free(b);
+			return -ENOMEM;
+		}
 	}
-	m = &p->v[p->n];
+	m = &b->v[b->n];
 	memset(m, 0, sizeof(*m));
 	m->path = arena_dup(&p->names, path);
 	if (!m->path)
 		return -ENOMEM;
 	m->kind = kind;
-	p->nlinks += kind != M_FILE;
+	b->n++;
 	p->n++;
+	p->nlinks += kind != M_FILE;
 	*out = m;
 	return 0;
 }
 
-/* Links resolve by path within their source: index every member's path (the
- * last of equal paths wins, as it will in the commit).  Sources without links
- * skip this; a repeated path is then reported when it is put. */
+/* Links resolve by path within their source: map every member's path to
+ * its last member, as the commit will have it (files were put in order;
+ * an earlier member of a repeated path is reported when the later one is
+ * put, or when the link that lost is skipped). */
 static int build_map(struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct cm_strset_ent *e;
-		int r = cm_strset_add(&p->map, p->v[i].path, strlen(p->v[i].path), &e);
+		int r = cm_strset_add(&p->map, pm(p, i)->path, strlen(pm(p, i)->path), &e);
 		if (r < 0)
 			return r;
-		if (r == 0) {
-			cm_warn("%s: %s appears more than once; the last one wins", p->src,
-				p->v[i].path);
-			p->st->dups++;
-			p->v[e->val - 1].kind = M_DROP;
-		}
 		e->val = i + 1;
 	}
 	return 0;
@@ -201,15 +234,15 @@ static int is_dir_in_plan(struct plan *p, const char *path)
 	size_t n = strlen(path);
 
 	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].kind != M_DROP && !strncmp(p->v[i].path, path, n) &&
-		    p->v[i].path[n] == '/')
+		if (pm(p, i)->kind != M_DROP && !strncmp(pm(p, i)->path, path, n) &&
+		    pm(p, i)->path[n] == '/')
 			return 1;
 	return 0;
 }
 
 static int resolve(struct plan *p, size_t i, int depth)
 {
-	struct mem *m = &p->v[i];
+	struct mem *m = pm(p, i);
 	struct cm_strset_ent *e;
 	char target[CM_PATH_MAX + 1];
 	int r;
@@ -233,7 +266,7 @@ static int resolve(struct plan *p, size_t i, int depth)
 	if (r < 0)
 		return r;
 	e = cm_strset_get(&p->map, target, strlen(target));
-	if (!e || p->v[e->val - 1].kind == M_DROP || e->val - 1 == i) {
+	if (!e || pm(p, e->val - 1)->kind == M_DROP || e->val - 1 == i) {
 		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' %s; refused", p->src, m->hdr,
 			m->path, m->link,
 			is_dir_in_plan(p, target) ? "names a directory (not supported)" : "dangles");
@@ -244,9 +277,9 @@ static int resolve(struct plan *p, size_t i, int depth)
 		return r;
 	m->target = e->val; /* index + 1 */
 	{
-		const struct mem *t = &p->v[e->val - 1];
+		const struct mem *t = pm(p, e->val - 1);
 		while (t->kind != M_FILE)
-			t = &p->v[t->target - 1];
+			t = pm(p, t->target - 1);
 		m->shard = t->shard;
 		m->off = t->off;
 		m->size = t->size;
@@ -268,7 +301,7 @@ static int resolve_links(struct plan *p)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n; i++) {
-		struct mem *m = &p->v[i];
+		struct mem *m = pm(p, i);
 		if ((m->kind == M_HARD || m->kind == M_SYM) && resolve(p, i, 0) < 0) {
 			m->kind = M_DROP;
 			p->st->refused++;
@@ -370,29 +403,21 @@ static int is_sidecar(const char *path, uint64_t size)
 	return size <= SIDECAR_MAX && (!strcmp(ext, ".cls") || !strcmp(ext, ".json"));
 }
 
-/* Step 2: one buffered pass computing checksums and capturing sidecars. */
-static int read_pass(struct plan *p, struct sumio *io, int checksum, char *err, size_t errlen)
+/* Step 2 for one member: its checksum, and a sidecar's bytes. */
+static int read_member(const char *src, struct sumio *io, struct mem *m, int checksum, char *err,
+		       size_t errlen)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		struct mem *m = &p->v[i];
-		int side, r;
-		if (m->kind != M_FILE)
-			continue;
-		side = is_sidecar(m->path, m->size);
-		if (!checksum && !side)
-			continue;
-		free(m->side);
-		m->side = NULL;
-		r = sum_member(io, m, &m->xxh, side ? &m->side : NULL);
-		if (!checksum)
-			m->xxh = 0;
-		if (r < 0) {
-			snprintf(err, errlen, "%s: offset %" PRIu64 ": %s: reading data: %s", p->src,
-				 m->off, m->path, strerror(-r));
-			return r;
-		}
-	}
-	return 0;
+	int side = is_sidecar(m->path, m->size), r;
+
+	if (!checksum && !side)
+		return 0;
+	r = sum_member(io, m, &m->xxh, side ? &m->side : NULL);
+	if (!checksum)
+		m->xxh = 0;
+	if (r < 0)
+		snprintf(err, errlen, "%s: offset %" PRIu64 ": %s: reading data: %s", src, m->off,
+			 m->path, strerror(-r));
+	return r;
 }
 
 /* ---- attributes from sidecars ---- */
@@ -487,7 +512,7 @@ static int sidecar(struct idx_commit *c, const char *src, const char *path, cons
 static const struct mem *data_of(const struct plan *p, const struct mem *m)
 {
 	while (m->kind != M_FILE)
-		m = &p->v[m->target - 1];
+		m = pm(p, m->target - 1);
 	return m;
 }
 
@@ -515,38 +540,45 @@ static int put_one(struct idx_commit *c, const struct mem *m, const struct mem *
 	return r;
 }
 
+static int put_member(struct idx_commit *c, struct plan *p, struct mem *m,
+		      const struct idx_backend *b, struct idx_bfile *f, char *err, size_t errlen)
+{
+	const struct mem *d = data_of(p, m);
+	int r = put_one(c, m, d);
+
+	if (r == 1) {
+		cm_warn("%s: %s appears more than once; the last one wins", p->src, m->path);
+		p->st->dups++;
+		r = 0;
+	}
+	if (r == -EEXIST || r == -EINVAL) {
+		cm_warn("%s: %s: %s; refused", p->src, m->path,
+			r == -EEXIST ? "a file and a directory share this path"
+				     : "not a valid path");
+		p->st->refused++;
+		return 0;
+	}
+	if (r == 0)
+		r = sidecar(c, p->src, m->path, d->side, b, f, m->off, m->size, p->st);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s: %s", p->src, m->path, idx_strerror(r));
+		return r;
+	}
+	p->st->members++;
+	p->st->bytes += m->size;
+	return 0;
+}
+
 static int put_all(struct idx_commit *c, struct plan *p, const struct idx_backend *b,
 		   struct idx_bfile *f, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < p->n; i++) {
-		struct mem *m = &p->v[i];
-		const struct mem *d;
 		int r;
-		if (m->kind == M_DROP)
+		if (pm(p, i)->kind == M_DROP)
 			continue;
-		d = data_of(p, m);
-		r = put_one(c, m, d);
-		if (r == 1) {
-			cm_warn("%s: %s appears more than once; the last one wins",
-				p->src, m->path);
-			p->st->dups++;
-			r = 0;
-		}
-		if (r == -EEXIST || r == -EINVAL) {
-			cm_warn("%s: %s: %s; refused", p->src, m->path,
-				r == -EEXIST ? "a file and a directory share this path"
-					     : "not a valid path");
-			p->st->refused++;
-			continue;
-		}
-		if (r == 0)
-			r = sidecar(c, p->src, m->path, d->side, b, f, m->off, m->size, p->st);
-		if (r < 0) {
-			snprintf(err, errlen, "%s: %s: %s", p->src, m->path, idx_strerror(r));
+		r = put_member(c, p, pm(p, i), b, f, err, errlen);
+		if (r < 0)
 			return r;
-		}
-		p->st->members++;
-		p->st->bytes += m->size;
 	}
 	return 0;
 }
@@ -585,68 +617,195 @@ static int plan_sparse(struct mem *m, const struct idx_tar_member *tm)
 	return 0;
 }
 
-static int tar_plan(struct plan *p, struct sumio *io, uint64_t size, uint64_t shard,
-		    char *err, size_t errlen)
-{
-	struct idx_tar *t;
-	struct idx_tar_member tm;
-	int r = idx_tar_open(&t, tar_read, io, size);
+/* The walker thread reads a tar shard once, front to back: each header,
+ * then the member's data for its checksum (and a sidecar's bytes).  It hands
+ * members over in batches, and the committing thread puts them while it
+ * reads on: reading and indexing overlap.  Links are put last, once the
+ * whole shard is known.  The shard runs inside a savepoint, so one found
+ * bad half way is undone. */
 
-	if (r < 0)
+#define QUEUED 4
+
+struct walker {
+	struct plan *p;       /* src, st (read only), names: the walker's until joined */
+	struct sumio io;      /* the walker's reads */
+	uint64_t size, shard;
+	int checksum;
+	size_t refused;       /* added to st->refused once joined */
+	int r;                /* the walker's result */
+	char err[512];
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *q[QUEUED]; /* handed over, oldest first */
+	size_t nq;
+	int done, stop;
+};
+
+/* Path order, and tar order for a repeated path (its last member wins). */
+static int mem_cmp(const void *a, const void *b)
+{
+	const struct mem *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x->hdr > y->hdr) - (x->hdr < y->hdr);
+}
+
+/* Hand b to the committing thread; 0, or -ECANCELED when it stopped.  The
+ * batch goes in sorted: its keys then mostly follow each other in the
+ * index (a sample's members sit together, `0001.jpg` before `0001.cls` in
+ * the tar or not), which puts them at the end of the tree's pages. */
+static int walker_push(struct walker *w, struct batch *b)
+{
+	int r = 0;
+
+	qsort(b->v, b->n, sizeof(*b->v), mem_cmp);
+
+	pthread_mutex_lock(&w->mu);
+	while (w->nq == QUEUED && !w->stop)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->stop)
+		r = -ECANCELED;
+	else
+		w->q[w->nq++] = b;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+/* The next batch, or NULL once the walker has finished. */
+static struct batch *walker_take(struct walker *w)
+{
+	struct batch *b = NULL;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->nq && !w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->nq) {
+		b = w->q[0];
+		memmove(w->q, w->q + 1, --w->nq * sizeof(*w->q));
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return b;
+}
+
+/* Fill *m from tar member tm; 1 when the member is refused (reported). */
+static int walk_member(struct walker *w, const struct idx_tar_member *tm, struct mem *m)
+{
+	struct plan *p = w->p;
+	const char *why;
+	int kind, r;
+
+	switch (tm->type) {
+	case IDX_TAR_DIR:
+		return 1;
+	case IDX_TAR_REG: kind = M_FILE; break;
+	case IDX_TAR_HARDLINK: kind = M_HARD; break;
+	case IDX_TAR_SYMLINK: kind = M_SYM; break;
+	default:
+		cm_warn("%s: offset %" PRIu64 ": %s: %s member refused", p->src, tm->hdr_offset,
+			tm->path,
+			tm->type == IDX_TAR_FIFO ? "FIFO" :
+			tm->type == IDX_TAR_CHR || tm->type == IDX_TAR_BLK ? "device" : "special");
+		w->refused++;
+		return 1;
+	}
+	if (tm->absolute) {
+		cm_warn("%s: offset %" PRIu64 ": /%s: absolute path; refused", p->src,
+			tm->hdr_offset, tm->path);
+		w->refused++;
+		return 1;
+	}
+	if (cm_path_check(tm->path, strlen(tm->path), &why) < 0) {
+		cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", p->src, tm->hdr_offset,
+			tm->path, why);
+		w->refused++;
+		return 1;
+	}
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->shard = w->shard;
+	m->hdr = tm->hdr_offset;
+	m->off = tm->data_offset;
+	m->size = tm->size;
+	m->mode = tm->mode;
+	m->mtime = tm->mtime;
+	if (!(m->path = arena_dup(&p->names, tm->path)))
+		return -ENOMEM;
+	if (kind != M_FILE)
+		return (m->link = arena_dup(&p->names, tm->linkname)) ? 0 : -ENOMEM;
+	if (tm->sparse && (r = plan_sparse(m, tm)) < 0)
 		return r;
-	while ((r = idx_tar_next(t, &tm)) == 1) {
-		struct mem *m;
-		const char *why;
-		int kind;
-		switch (tm.type) {
-		case IDX_TAR_DIR:
-			continue;
-		case IDX_TAR_REG:
-			kind = M_FILE;
-			break;
-		case IDX_TAR_HARDLINK: kind = M_HARD; break;
-		case IDX_TAR_SYMLINK: kind = M_SYM; break;
-		default:
-			cm_warn("%s: offset %" PRIu64 ": %s: %s member refused", p->src,
-				tm.hdr_offset, tm.path,
-				tm.type == IDX_TAR_FIFO ? "FIFO" :
-				tm.type == IDX_TAR_CHR || tm.type == IDX_TAR_BLK ? "device" :
-				"special");
-			p->st->refused++;
-			continue;
-		}
-		if (tm.absolute) {
-			cm_warn("%s: offset %" PRIu64 ": /%s: absolute path; refused", p->src,
-				tm.hdr_offset, tm.path);
-			p->st->refused++;
-			continue;
-		}
-		if (cm_path_check(tm.path, strlen(tm.path), &why) < 0) {
-			cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", p->src, tm.hdr_offset,
-				tm.path, why);
-			p->st->refused++;
-			continue;
-		}
-		r = plan_add(p, tm.path, kind, &m);
-		if (r < 0)
-			break;
-		m->shard = shard;
-		m->hdr = tm.hdr_offset;
-		m->off = tm.data_offset;
-		m->size = tm.size;
-		m->mode = tm.mode;
-		m->mtime = tm.mtime;
-		if (kind != M_FILE && !(m->link = arena_dup(&p->names, tm.linkname))) {
+	/* Right behind the header: the data, while it is hot. */
+	return read_member(p->src, &w->io, m, w->checksum, w->err, sizeof(w->err));
+}
+
+static void *walker_run(void *arg)
+{
+	struct walker *w = arg;
+	struct idx_tar *t = NULL;
+	struct idx_tar_member tm;
+	struct batch *b = NULL;
+	int r = idx_tar_open(&t, tar_read, &w->io, w->size);
+
+	while (r == 0 && (r = idx_tar_next(t, &tm)) == 1) {
+		if (!b && !(b = calloc(1, sizeof(*b)))) {
 			r = -ENOMEM;
 			break;
 		}
-		if (kind == M_FILE && tm.sparse && (r = plan_sparse(m, &tm)) < 0)
+		r = walk_member(w, &tm, &b->v[b->n]);
+		if (r == 1 || (r == 0 && ++b->n < BATCH)) {
+			r = 0;
+			continue;
+		}
+		if (r < 0) {
+			/* the member's own allocations, not yet counted in b->n */
+			free(b->v[b->n].side);
+			free(b->v[b->n].sp);
 			break;
+		}
+		r = walker_push(w, b);
+		if (r < 0)
+			break;
+		b = NULL;
 	}
-	if (r < 0 && r != -ENOMEM)
-		snprintf(err, errlen, "%s: %s", p->src, idx_tar_error(t));
+	if (r == 0 && b && b->n) {
+		r = walker_push(w, b);
+		if (r == 0)
+			b = NULL;
+	}
+	batch_free(b);
+	if (r < 0 && !w->err[0] && r != -ENOMEM && r != -ECANCELED && t)
+		snprintf(w->err, sizeof(w->err), "%s: %s", w->p->src, idx_tar_error(t));
 	idx_tar_close(t);
-	return r < 0 ? r : 0;
+	pthread_mutex_lock(&w->mu);
+	w->r = r;
+	w->done = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Put the links, now that every member of the shard is known. */
+static int put_links(struct idx_commit *c, struct plan *p, const struct idx_backend *b,
+		     struct idx_bfile *f, char *err, size_t errlen)
+{
+	int r = resolve_links(p);
+
+	for (size_t i = 0; r == 0 && i < p->n; i++) {
+		struct mem *m = pm(p, i);
+		if (m->kind == M_FILE || m->kind == M_DROP)
+			continue;
+		if (cm_strset_get(&p->map, m->path, strlen(m->path))->val != i + 1) {
+			cm_warn("%s: %s appears more than once; the last one wins", p->src,
+				m->path);
+			p->st->dups++;
+			continue;
+		}
+		r = put_member(c, p, m, b, f, err, errlen);
+	}
+	return r;
 }
 
 static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
@@ -654,44 +813,92 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 		      size_t errlen)
 {
 	struct plan p = { .src = src, .st = st };
-	struct sumio io = { .b = &idx_backend_posix };
-	uint64_t size, shard;
+	struct walker w = { .p = &p, .io = { .b = &idx_backend_posix }, .checksum = o->checksum };
+	struct idx_bfile *f;
+	struct batch *bt;
+	pthread_t th;
 	int64_t mtime;
-	int r;
+	int r, rp = 0;
 
 	cm_strset_init(&p.map);
-	r = io.b->open(abs, &io.f);
+	r = w.io.b->open(abs, &f);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", src, strerror(-r));
 		return r;
 	}
-	r = io.b->stat(io.f, &size, &mtime);
+	w.io.f = f;
+	r = w.io.b->stat(f, &w.size, &mtime);
 	if (r == 0)
-		r = idx_commit_shard(c, IDX_SHARD_TAR, abs, size, mtime, 0, &shard);
+		r = idx_commit_save(c);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+		w.io.b->close(f);
+		return r;
+	}
+	r = idx_commit_shard(c, IDX_SHARD_TAR, abs, w.size, mtime, 0, &w.shard);
+	if (r == 0 && !(w.io.buf = malloc(READ_CHUNK)))
+		r = -ENOMEM;
+	if (r == 0 && pthread_mutex_init(&w.mu, NULL) != 0)
+		r = -ENOMEM;
+	if (r == 0 && pthread_cond_init(&w.cv, NULL) != 0) {
+		pthread_mutex_destroy(&w.mu);
+		r = -ENOMEM;
+	}
+	if (r == 0 && pthread_create(&th, NULL, walker_run, &w) != 0) {
+		pthread_cond_destroy(&w.cv);
+		pthread_mutex_destroy(&w.mu);
+		r = -EAGAIN;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
 		goto out;
 	}
-	r = tar_plan(&p, &io, size, shard, err, errlen);
-	if (r < 0)
-		goto out;
-	r = resolve_links(&p);
-	if (r < 0)
-		goto out;
-	io.buf = malloc(READ_CHUNK);
-	if (!io.buf) {
-		r = -ENOMEM;
-		goto out;
+	/* Files go in as they come; the walker's error, if any, wins. */
+	while ((bt = walker_take(&w))) {
+		size_t from = p.n;
+		if (rp == 0)
+			rp = plan_take(&p, bt);
+		if (rp < 0)
+			batch_free(bt);
+		for (size_t i = from; rp == 0 && i < p.n; i++)
+			if (pm(&p, i)->kind == M_FILE)
+				rp = put_member(c, &p, pm(&p, i), w.io.b, f, err, errlen);
+		if (rp < 0) {
+			pthread_mutex_lock(&w.mu);
+			w.stop = 1;
+			pthread_cond_broadcast(&w.cv);
+			pthread_mutex_unlock(&w.mu);
+		}
 	}
-	r = read_pass(&p, &io, o->checksum, err, errlen);
-	if (r < 0)
-		goto out;
-	r = put_all(c, &p, io.b, io.f, err, errlen);
+	pthread_join(th, NULL);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	st->refused += w.refused;
+	if (w.r < 0 && w.r != -ECANCELED) {
+		r = w.r;
+		if (w.err[0])
+			snprintf(err, errlen, "%s", w.err);
+		else
+			snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+	} else if (rp < 0) {
+		r = rp;
+		if (rp == -ENOMEM)
+			snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+	} else {
+		r = put_links(c, &p, w.io.b, f, err, errlen);
+		if (r < 0 && !err[0])
+			snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+	}
 	if (r == 0)
 		st->shards++;
 out:
-	free(io.buf);
-	io.b->close(io.f);
+	rp = idx_commit_restore(c, r == 0);
+	if (r == 0 && rp < 0) {
+		r = rp;
+		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+	}
+	free(w.io.buf);
+	w.io.b->close(f);
 	plan_free(&p);
 	return r;
 }
@@ -709,7 +916,7 @@ struct dwalk {
 
 static int dir_file(struct dwalk *w, const char *abs, const char *rel, const struct stat *st)
 {
-	struct mem *m;
+	struct mem *m = NULL;
 	uint64_t shard;
 	int r = idx_commit_shard(w->c, IDX_SHARD_FILE, abs, (uint64_t)st->st_size,
 				 (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec, 0,
@@ -810,16 +1017,13 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 	if (r == 0 && !(buf = malloc(READ_CHUNK)))
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && i < p.n; i++) {
-		struct mem *m = &p.v[i];
+		struct mem *m = pm(&p, i);
 		struct sumio io = { .b = b, .buf = buf };
-		struct plan one = p;
 		if (m->kind != M_FILE)
 			continue;
-		one.v = m;
-		one.n = 1;
 		r = b->open(m->link, &io.f);
 		if (r == 0)
-			r = read_pass(&one, &io, o->checksum, err, errlen);
+			r = read_member(src, &io, m, o->checksum, err, errlen);
 		else
 			snprintf(err, errlen, "%s: %s", m->link, strerror(-r));
 		b->close(io.f);

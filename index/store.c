@@ -269,18 +269,53 @@ static void txn_free(struct idx_txn *t)
 
 int idx_txn_commit(struct idx_txn *t)
 {
-	int rc = mdb_txn_commit(t->txn);
+	int r = t->outer ? idx_txn_unnest(t, 1) : 0;
 
+	if (r == 0)
+		r = idx_mdb_err(mdb_txn_commit(t->txn));
+	else
+		mdb_txn_abort(t->txn);
 	txn_free(t);
-	return idx_mdb_err(rc);
+	return r;
 }
 
 void idx_txn_abort(struct idx_txn *t)
 {
 	if (!t)
 		return;
-	mdb_txn_abort(t->txn);
+	/* Aborting the outer txn aborts the one nested in it. */
+	mdb_txn_abort(t->outer ? t->outer : t->txn);
 	txn_free(t);
+}
+
+int idx_txn_nest(struct idx_txn *t)
+{
+	MDB_txn *child;
+	int rc;
+
+	if (t->outer || !t->write)
+		return -EINVAL;
+	rc = mdb_txn_begin(t->s->env, t->txn, 0, &child);
+	if (rc)
+		return idx_mdb_err(rc);
+	t->outer = t->txn;
+	t->txn = child;
+	return 0;
+}
+
+int idx_txn_unnest(struct idx_txn *t, int keep)
+{
+	int rc = 0;
+
+	if (!t->outer)
+		return -EINVAL;
+	if (keep)
+		rc = mdb_txn_commit(t->txn);
+	else
+		mdb_txn_abort(t->txn);
+	t->txn = t->outer;
+	t->outer = NULL;
+	return idx_mdb_err(rc);
 }
 
 void idx_txn_reset(struct idx_txn *t)
@@ -309,6 +344,37 @@ int idx_put(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, 
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 
 	return idx_mdb_err(mdb_put(t->txn, t->s->dbi[db], &key, &val, 0));
+}
+
+int idx_put_new(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn,
+		int append, MDB_val *old)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = MDB_KEYEXIST;
+
+	if (append)
+		rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
+	if (rc == MDB_KEYEXIST) {
+		/* not after the last key: an ordinary insert */
+		val.mv_size = vn;
+		val.mv_data = (void *)v;
+		rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
+		if (rc == MDB_KEYEXIST) {
+			*old = val;
+			return 1;
+		}
+	}
+	return idx_mdb_err(rc);
+}
+
+int idx_put_tail(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
+
+	if (rc == MDB_KEYEXIST)
+		return idx_put(t, db, k, kn, v, vn);
+	return idx_mdb_err(rc);
 }
 
 int idx_del(struct idx_txn *t, int db, const void *k, size_t kn)

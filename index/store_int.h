@@ -62,9 +62,15 @@ struct idx_store {
 struct idx_txn {
 	struct idx_store *s;
 	MDB_txn *txn;
+	MDB_txn *outer; /* while nested: the txn that txn is nested in */
 	int write;
 	struct cm_buf kb; /* scratch key buffer */
 };
+
+/* One level of nesting inside a write txn: what is written after
+ * idx_txn_nest() is kept by idx_txn_unnest(t, 1), dropped by (t, 0). */
+int idx_txn_nest(struct idx_txn *t);
+int idx_txn_unnest(struct idx_txn *t, int keep);
 
 #define TOMB 0 /* record type of a removal */
 
@@ -72,6 +78,13 @@ int idx_mdb_err(int rc);
 int idx_get(struct idx_txn *t, int db, const void *k, size_t kn, MDB_val *v);
 int idx_put(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn);
 int idx_del(struct idx_txn *t, int db, const void *k, size_t kn);
+/* Put k -> v where k is not yet in db: 0, or 1 and the value there in *old
+ * (nothing written).  With append, k is first tried at the end of db, which
+ * skips the search and fills pages (a new dataset's keys sort last). */
+int idx_put_new(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn,
+		int append, MDB_val *old);
+/* idx_put for keys that mostly come in order after every key of db. */
+int idx_put_tail(struct idx_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn);
 int idx_meta_next(struct idx_txn *t, const char *counter, uint64_t *out);
 /* Call cb for every record of db whose key starts with pre (plen bytes,
  * may be 0), in key order, starting at `from` (NULL = at pre).  cb != 0

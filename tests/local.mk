@@ -36,6 +36,7 @@ tests_unit_index_zst_LDADD = $(INDEX_LIBS) -lpthread
 INTEGRATION_TESTS = \
 	tests/integration/cli_basics.sh \
 	tests/integration/store_cli.sh \
+	tests/integration/ingest_stream.sh \
 	tests/integration/tar_go.sh \
 	tests/integration/sparse.sh \
 	tests/integration/pack.sh \

@@ -1,0 +1,71 @@
+#!/bin/bash
+# tests/integration/ingest_stream.sh - a tar is read and put at once (a
+# reader thread hands members over in batches of 4096): a shard found bad
+# after thousands of its members went in is still undone, links resolve
+# across batches and against members that come later, and a repeated path
+# keeps its last member whether it is a file or a link.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+S=$SIEVEFS
+T=$(mktemp -d /tmp/sievefs-stream.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+plan 14
+
+# 6,000 samples of two members (12,000 members: three batches), labels in
+# the .cls sidecars; the last member of big.tar is 1 MiB of data.
+mkdir -p d/part
+for i in $(seq -f %06g 0 5999); do
+	printf 'img %s\n' "$i" > "d/part/$i.jpg"
+	echo $((10#$i % 7)) > "d/part/$i.cls"
+done
+head -c 1048576 /dev/urandom > d/zz-last.bin
+tar -C d --sort=name -cf big.tar part zz-last.bin
+mkdir -p g && echo good > g/good.txt && tar -C g -cf good.tar good.txt
+"$S" init st > /dev/null
+
+# Cut inside the last member's data: the parser fails after the 12,000
+# members before it were handed over (and put).
+size=$(stat -c %s big.tar)
+head -c $((size - 700000)) big.tar > cut.tar
+out=$("$S" ingest st ds cut.tar good.tar -m x 2>&1)
+case $out in *"cut.tar: "*"offset"*"nothing was committed"*) ok "a shard cut at its end: the ingest fails naming it" ;; *) fail "cut shard"; diag "$out" ;; esac
+out=$("$S" log st ds 2>&1)
+case $out in *"no dataset 'ds'"*) ok "...and the dataset was not created" ;; *) fail "dataset after failed ingest"; diag "$out" ;; esac
+out=$("$S" ingest st ds cut.tar good.tar --skip-bad -m skip 2>&1)
+case $out in *"1 bad source(s) skipped"*) ok "--skip-bad: the good shard is committed" ;; *) fail "--skip-bad"; diag "$out" ;; esac
+check_eq "...holding only the good shard's file" "good.txt" "$("$S" ls st ds@v1)"
+out=$("$S" log st ds --json 2>&1)
+case $out in *'"samples": 1, "members": 1,'*) ok "...and its counts know nothing of the cut shard" ;; *) fail "counts"; diag "$out" ;; esac
+check "verify passes" "$S" verify st
+
+# The whole shard: three batches, samples counted once, labels from sidecars.
+out=$("$S" ingest st ds big.tar -m big 2>&1)
+case $out in *"+6001 -0"*"12002 files"*) ok "12,001 members in three batches: all put" ;; *) fail "big ingest"; diag "$out" ;; esac
+check_eq "every sample has its label (the one across the first batch boundary too)" \
+	"label = $((2048 % 7))" "$("$S" stat st ds@v2/part/002048.jpg | grep -o 'label = [0-9]*')"
+"$S" cat st ds@v2/zz-last.bin | cmp -s - d/zz-last.bin && ok "the last member reads back" || fail "last member bytes"
+
+# Links: a symlink naming a later member; a hard link, 12,000 members on, to
+# the first; a path given twice, file then link and link then file.
+mkdir -p l && cd l || exit 1
+echo alpha > a.txt
+echo beta > b.txt
+ln -s z.txt fwd.txt
+ln -s a.txt dup1.txt
+echo file2 > dup2.txt
+tar --sort=name -cf ../links.tar a.txt b.txt dup1.txt dup2.txt fwd.txt
+rm dup1.txt dup2.txt && echo file1 > dup1.txt && ln -s b.txt dup2.txt
+echo zeta > z.txt
+tar -rf ../links.tar dup1.txt dup2.txt z.txt
+cd .. || exit 1
+ln d/part/000000.jpg d/zzz-hard.jpg
+tar -C d --sort=name -cf biglinks.tar part zz-last.bin zzz-hard.jpg
+out=$("$S" ingest st lk links.tar -m links 2>&1)
+case $out in *"appears more than once"*) ok "links: repeated paths are reported" ;; *) fail "links ingest"; diag "$out" ;; esac
+check_eq "a symlink to a member that comes later resolves" "zeta" "$("$S" cat st lk@v1/fwd.txt)"
+check_eq "link then file: the file (last) wins" "file1" "$("$S" cat st lk@v1/dup1.txt)"
+check_eq "file then link: the link (last) wins" "beta" "$("$S" cat st lk@v1/dup2.txt)"
+"$S" ingest st hl biglinks.tar -m hl > /dev/null 2>&1
+check_eq "a hard link three batches after its target" "img 000000" "$("$S" cat st hl@v1/zzz-hard.jpg)"
+
+done_testing
