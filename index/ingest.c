@@ -320,22 +320,30 @@ struct sumio {
 	size_t blen;
 };
 
+/* Bytes of the shard buffered from off on (read in when off is not): > 0,
+ * 0 at its end, or -errno. */
+static ssize_t sum_at(struct sumio *io, uint64_t off)
+{
+	if (off < io->bstart || off >= io->bstart + io->blen) {
+		ssize_t r = io->b->pread(io->f, io->buf, READ_CHUNK, off);
+		if (r <= 0)
+			return r;
+		io->bstart = off;
+		io->blen = (size_t)r;
+	}
+	return (ssize_t)(io->bstart + io->blen - off);
+}
+
 /* Feed [off, off+size) of the source to h through the buffer, and copy it
  * to dst when dst is not NULL. */
 static int feed_range(struct sumio *io, uint64_t off, uint64_t size, struct cm_xxh64 *h, char *dst)
 {
 	while (size > 0) {
+		ssize_t r = sum_at(io, off);
 		size_t take;
-		if (off < io->bstart || off >= io->bstart + io->blen) {
-			ssize_t r = io->b->pread(io->f, io->buf, READ_CHUNK, off);
-			if (r < 0)
-				return (int)r;
-			if (r == 0)
-				return -EIO;
-			io->bstart = off;
-			io->blen = (size_t)r;
-		}
-		take = (size_t)(io->bstart + io->blen - off);
+		if (r <= 0)
+			return r < 0 ? (int)r : -EIO;
+		take = (size_t)r;
 		if (take > size)
 			take = (size_t)size;
 		cm_xxh64_update(h, io->buf + (off - io->bstart), take);
@@ -592,6 +600,25 @@ static ssize_t tar_read(void *ctx, void *buf, size_t len, uint64_t off)
 	return io->b->pread(io->f, buf, len, off);
 }
 
+/* With checksums every byte is read anyway: the parser reads its headers
+ * in place in the buffer the checksums read, so the shard is copied from
+ * the kernel once, front to back, in big chunks, and nowhere else. */
+static ssize_t tar_peek(void *ctx, uint64_t off, size_t len, const unsigned char **p)
+{
+	struct sumio *io = ctx;
+	ssize_t r = sum_at(io, off);
+
+	if (r >= 0 && (size_t)r < len && io->bstart != off) {
+		/* straddles the buffer's end: read on from off */
+		io->blen = 0;
+		r = sum_at(io, off);
+	}
+	if (r < 0)
+		return r;
+	*p = io->buf + (off - io->bstart);
+	return (size_t)r < len ? r : (ssize_t)len;
+}
+
 /* A sparse member with holes keeps its map; one without (its segments
  * cover it end to end) is stored contiguously, like any other. */
 static int plan_sparse(struct mem *m, const struct idx_tar_member *tm)
@@ -748,6 +775,9 @@ static void *walker_run(void *arg)
 	struct idx_tar_member tm;
 	struct batch *b = NULL;
 	int r = idx_tar_open(&t, tar_read, &w->io, w->size);
+
+	if (r == 0 && w->checksum)
+		idx_tar_set_peek(t, tar_peek);
 
 	while (r == 0 && (r = idx_tar_next(t, &tm)) == 1) {
 		if (!b && !(b = calloc(1, sizeof(*b)))) {

@@ -43,6 +43,7 @@ struct pax_sparse {
 
 struct idx_tar {
 	idx_tar_read_fn rd;
+	idx_tar_peek_fn peek;	/* NULL unless set */
 	void *ctx;
 	uint64_t asize;
 	uint64_t off;		/* next header */
@@ -87,6 +88,20 @@ static int win_get(struct idx_tar *t, uint64_t off, size_t len,
 {
 	size_t want, got = 0;
 
+	if (t->peek) {
+		ssize_t r = t->peek(t->ctx, off, len, p);
+
+		if (r < 0)
+			return fail(t, r < -4095 ? EIO : (int)-r,
+				    "read error at offset %" PRIu64 ": %s", off,
+				    strerror((int)-r));
+		if ((size_t)r < len)
+			return fail(t, EIO,
+				    "archive ends at offset %" PRIu64
+				    ", before its stated size %" PRIu64,
+				    off + (uint64_t)r, t->asize);
+		return 0;
+	}
 	if (off >= t->woff && off - t->woff <= t->wlen &&
 	    len <= t->wlen - (off - t->woff)) {
 		*p = t->win + (off - t->woff);
@@ -1057,6 +1072,11 @@ int idx_tar_next(struct idx_tar *t, struct idx_tar_member *m)
 	/* h points into the window, which member() may move: copy it. */
 	memcpy(hdr, h, BLK);
 	return member(t, hdr, t->off, first == UINT64_MAX ? t->off : first, m);
+}
+
+void idx_tar_set_peek(struct idx_tar *t, idx_tar_peek_fn peek)
+{
+	t->peek = peek;
 }
 
 int idx_tar_open(struct idx_tar **out, idx_tar_read_fn rd, void *ctx,

@@ -74,6 +74,14 @@ struct idx_tar_member {
 int idx_tar_open(struct idx_tar **out, idx_tar_read_fn rd, void *ctx,
 		 uint64_t archive_size);
 
+/* Optional, for a caller that holds the archive's bytes in a buffer anyway:
+ * point *p at the len bytes at off (len <= 64 KiB), valid until the next
+ * call of rd or peek, and return len; fewer only where the archive ends
+ * first, or -errno.  The parser then reads through peek, without copies. */
+typedef ssize_t (*idx_tar_peek_fn)(void *ctx, uint64_t off, size_t len,
+				   const unsigned char **p);
+void idx_tar_set_peek(struct idx_tar *t, idx_tar_peek_fn peek);
+
 /* Returns 1 and fills *m, 0 at a clean end of archive (two zero blocks, one
  * zero block then EOF, or EOF at a header boundary), or -errno: -EBADMSG for
  * a malformed archive (including a truncated one), -EFBIG for oversized pax,
