@@ -865,6 +865,8 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 		w.io.b->close(f);
 		return r;
 	}
+	if (o->checksum && w.io.b->fd(f) >= 0) /* all of it, front to back: read ahead more */
+		(void)posix_fadvise(w.io.b->fd(f), 0, 0, POSIX_FADV_SEQUENTIAL);
 	r = idx_commit_shard(c, IDX_SHARD_TAR, abs, w.size, mtime, 0, &w.shard);
 	if (r == 0 && !(w.io.buf = malloc(READ_CHUNK)))
 		r = -ENOMEM;
