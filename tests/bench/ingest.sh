@@ -1,6 +1,6 @@
 #!/bin/bash
-# tests/bench/ingest.sh - ingest speed (issue #3), warm and cold, in one run:
 # shellcheck disable=SC2016 # Markdown backquotes in the table labels
+# tests/bench/ingest.sh - ingest speed (issue #3), warm and cold, in one run:
 # `sievefs ingest` with and without checksums against `cat TAR > /dev/null`
 # (reading the bytes once) and `tar -tf TAR` (walking the headers) on the
 # same file, for (a) a generated WebDataset-style tar of small members and
