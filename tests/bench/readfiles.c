@@ -1,11 +1,15 @@
 /* tests/bench/readfiles.c - read every file of a list the way a data loader
  * does: J worker processes, worker k reads files k, k+J, k+2J... of the list
- * (in the list's order, i.e. shard order) with open/read/close.
+ * (in the list's order, i.e. shard order, or shuffled with -r) with
+ * open/read/close.
  *
- *   readfiles [-j J] [-t SECONDS] ROOT < LIST
+ *   readfiles [-j J] [-t SECONDS] [-r SEED] ROOT < LIST
  *
  * LIST holds paths relative to ROOT, one a line.  With -t, workers stop after
- * that many seconds (for peers too slow to finish).  Prints one line:
+ * that many seconds (for peers too slow to finish).  With -r, the list is
+ * shuffled first (Fisher-Yates on a generator seeded with SEED: the same SEED
+ * gives the same order on every run and every filesystem), as a data loader
+ * shuffles its samples each epoch.  Prints one line:
  *   FILES BYTES SECONDS COMPLETE
  * where COMPLETE is 1 when every file was read.  Exit status 1 on any error.
  *
@@ -19,6 +23,27 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* splitmix64: a well-mixed sequence from any seed, 0 included */
+static uint64_t next_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void shuffle(char **paths, size_t n, uint64_t seed)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(next_rand(&seed) % i); /* bias < 2^-40: fine here */
+		char *t = paths[i - 1];
+
+		paths[i - 1] = paths[j];
+		paths[j] = t;
+	}
+}
 
 static double now(void)
 {
@@ -35,17 +60,26 @@ int main(int argc, char **argv)
 	char **paths = NULL, *line = NULL;
 	size_t n = 0, cap = 0, linecap = 0;
 	ssize_t len;
-	int opt, fds[2], bad = 0;
-	uint64_t files = 0, bytes = 0;
+	int opt, fds[2], bad = 0, shuffled = 0;
+	uint64_t files = 0, bytes = 0, seed = 0;
+	char *end;
 	double t0, deadline;
 
-	while ((opt = getopt(argc, argv, "j:t:")) != -1) {
-		if (opt == 'j')
-			jobs = (unsigned)atoi(optarg);
-		else if (opt == 't')
+	while ((opt = getopt(argc, argv, "j:t:r:")) != -1) {
+		if (opt == 'j') {
+			jobs = (unsigned)strtoul(optarg, &end, 10);
+			if (*end)
+				goto usage;
+		} else if (opt == 't') {
 			limit = atof(optarg);
-		else
+		} else if (opt == 'r') {
+			seed = strtoull(optarg, &end, 10);
+			if (*end || end == optarg)
+				goto usage;
+			shuffled = 1;
+		} else {
 			goto usage;
+		}
 	}
 	if (optind != argc - 1 || jobs < 1 || jobs > 256)
 		goto usage;
@@ -63,6 +97,8 @@ int main(int argc, char **argv)
 		if (!(paths[n++] = strdup(line)))
 			return 1;
 	}
+	if (shuffled)
+		shuffle(paths, n, seed);
 	if (chdir(argv[optind]) < 0) {
 		perror(argv[optind]);
 		return 1;
@@ -130,6 +166,6 @@ int main(int argc, char **argv)
 	       now() - t0, files == n);
 	return bad;
 usage:
-	fprintf(stderr, "usage: readfiles [-j JOBS] [-t SECONDS] ROOT < LIST\n");
+	fprintf(stderr, "usage: readfiles [-j JOBS] [-t SECONDS] [-r SEED] ROOT < LIST\n");
 	return 2;
 }

@@ -15,9 +15,10 @@ usage() {
 	cat <<'EOF'
 usage: tests/bench/run.sh [OPTIONS]
 
-  --quick          10,000 small files instead of 20,000, a 512 MiB large file
-                   instead of 1 GiB, one repetition, 10 s cap a measurement:
-                   about 3 minutes instead of about 10-15
+  --quick          10,000 small files instead of 20,000 (in the shard-read case
+                   too), a 512 MiB large file instead of 2 GiB, one
+                   repetition, 10 s cap a measurement: about 3 minutes
+                   instead of about 10-15
   --sievefs PATH   the sievefs binary (default: $SIEVEFS, else ./sievefs)
   --out DIR        work in DIR (default: a new /tmp/sievefs-bench.XXXXXX); the
                    results are left there as results.md and results.tsv
@@ -53,13 +54,18 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 LINUX_XZ=/usr/src/linux-source-6.1.tar.xz
 WDS_SAMPLES=100000   # ingest case (a): 100,000 samples = 200,000 tar entries
 SMALL_FILES=20000    # small-file reads
+SHARD_FILES=20000    # shard reads (issue #4): files of 4-100 KiB ...
+SHARDS=8             # ... in this many tar shards
+SHARD_SEED=4         # readfiles -r: the random order, the same in every run
 # REPS: ingest repetitions and warm read passes; CREPS: cold read passes.
 # The best (fastest) complete pass is kept: other load on the machine only
-# ever makes a pass slower.
+# ever makes a pass slower.  The shard-read case has 4 passes a target, of a
+# few seconds each cold: SH_REPS warm and SH_CREPS cold passes.
 if [ "$QUICK" = 1 ]; then
-	SMALL_FILES=10000 BIG_BYTES=$((512 << 20)) REPS=1 CREPS=1 TMO=${TMO:-10}
+	SMALL_FILES=10000 SHARD_FILES=10000 BIG_BYTES=$((512 << 20)) REPS=1 CREPS=1
+	SH_REPS=1 SH_CREPS=1 TMO=${TMO:-10}
 else
-	BIG_BYTES=$((1 << 30)) REPS=3 CREPS=2 TMO=${TMO:-30}
+	BIG_BYTES=$((2 << 30)) REPS=3 CREPS=2 SH_REPS=2 SH_CREPS=1 TMO=${TMO:-30}
 fi
 
 say() { printf '%s\n' "$*" >&2; }
@@ -103,6 +109,23 @@ D=$WORK/data
 mkdir -p "$D" "$WORK/mnt" || die "cannot create $D"
 MOUNTS=()
 
+# Disk space: each data set is held three times (tar, extracted tree,
+# squashfs image; the sievefs store only indexes the tar).  Without --keep a
+# case's data is deleted before the next case, so the largest one counts.
+need_kib() {
+	local big=$((3 * BIG_BYTES / 1024)) sh=$((3 * SHARD_FILES * 53)) wds=$((WDS_SAMPLES * 8))
+	if [ "$KEEP" = 1 ]; then
+		echo $((big + sh + wds + 3 * SMALL_FILES * 9 + (1 << 20)))
+	else
+		local m=$big
+		[ "$sh" -gt "$m" ] && m=$sh
+		echo $((m + (1 << 20))) # + 1 GiB of slack
+	fi
+}
+AVAIL_KIB=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
+[ -n "$AVAIL_KIB" ] && [ "$AVAIL_KIB" -lt "$(need_kib)" ] &&
+	die "about $(($(need_kib) >> 20)) GiB needed in $WORK, $((AVAIL_KIB >> 20)) GiB free (use --out DIR elsewhere, or --quick)"
+
 unmount() { # MOUNTPOINT: whatever is mounted there, however it was mounted
 	local mp=$1 i
 	for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -134,8 +157,9 @@ trap 'say "run.sh: interrupted"; exit 130' INT TERM HUP
 # --- helpers ----------------------------------------------------------------
 mkdir -p "$WORK/bin"
 "$CC" -O2 -o "$WORK/bin/gentar" "$HERE/gentar.c" || die "cannot build gentar"
+"$CC" -O2 -o "$WORK/bin/genshards" "$HERE/genshards.c" || die "cannot build genshards"
 "$CC" -O2 -o "$WORK/bin/readfiles" "$HERE/readfiles.c" || die "cannot build readfiles"
-GENTAR=$WORK/bin/gentar READFILES=$WORK/bin/readfiles
+GENTAR=$WORK/bin/gentar GENSHARDS=$WORK/bin/genshards READFILES=$WORK/bin/readfiles
 
 declare -A R # results: key -> value
 TSV=$WORK/results.tsv
@@ -201,21 +225,71 @@ label() {
 	esac
 }
 
-ROOT=
-up() { # TARGET CASE: mount TARGET for data set CASE, set ROOT
-	local t=$1 c=$2 mp=$WORK/mnt/$1-$2
+# A data set of several shards (CASE.shards/shard-K.tar, members under
+# shard-K/) is mounted by the tar peers one shard a mount, at MP.K, and shown
+# as one tree by MP/shard-K -> MP.K/shard-K symlinks.
+ROOT='' DAEMONS=()
+up() { # TARGET CASE: mount TARGET for data set CASE, set ROOT and DAEMONS
+	local t=$1 c=$2 mp=$WORK/mnt/$1-$2 k mps=()
+	DAEMONS=()
 	case $t in
 	native) ROOT=$D/$c.tree; return 0 ;;
 	sievefs) do_mount sievefs "$D/$c.store" "$mp" || return 1; ROOT=$mp/$c/v1 ;;
 	sievefs@*) do_mount sievefs "$D/$c.store" "$mp" "threads=${t#sievefs@}" || return 1
 		ROOT=$mp/$c/v1 ;;
 	squashfuse) do_mount squashfuse "$D/$c.sqfs" "$mp" || return 1; ROOT=$mp ;;
-	*) do_mount "$t" "$D/$c.tar" "$mp" || return 1; ROOT=$mp ;;
+	*)
+		if [ -d "$D/$c.shards" ]; then
+			mkdir -p "$mp"
+			for k in $(seq 0 $((SHARDS - 1))); do
+				do_mount "$t" "$D/$c.shards/shard-$k.tar" "$mp.$k" || return 1
+				ln -sfn "$mp.$k/shard-$k" "$mp/shard-$k"
+				mps+=("$mp.$k")
+			done
+			ROOT=$mp
+			mapfile -t DAEMONS < <(daemon_pids "${mps[@]}")
+			return 0
+		fi
+		do_mount "$t" "$D/$c.tar" "$mp" || return 1; ROOT=$mp ;;
 	esac
+	mapfile -t DAEMONS < <(daemon_pids "$mp")
 }
 down() { # TARGET CASE
+	local mp=$WORK/mnt/$1-$2 k
 	[ "$1" = native ] && return 0
-	unmount "$WORK/mnt/$1-$2" || say "run.sh: could not unmount $WORK/mnt/$1-$2"
+	unmount "$mp" || say "run.sh: could not unmount $mp"
+	for k in $(seq 0 $((SHARDS - 1))); do
+		[ -d "$mp.$k" ] || continue
+		unmount "$mp.$k" || say "run.sh: could not unmount $mp.$k"
+	done
+	return 0
+}
+
+# The FUSE daemons serving MOUNTPOINTs: processes with a MOUNTPOINT among
+# their arguments and /dev/fuse open (the mount command itself has exited).
+daemon_pids() { # MOUNTPOINT...
+	local p a mp fd
+	for p in /proc/[0-9]*; do
+		while IFS= read -r -d '' a; do
+			for mp; do
+				[ "$a" = "$mp" ] || continue
+				for fd in "$p"/fd/*; do
+					[ "$(readlink "$fd")" = /dev/fuse ] && { echo "${p#/proc/}"; break 3; }
+				done
+			done
+		done 2>/dev/null <"$p/cmdline"
+	done
+	return 0
+}
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { # PID...: utime + stime of these processes (all their threads)
+	local p s sum=0 f
+	for p; do
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		read -ra f <<<"${s##*) }" # fields from 3 (state) on: utime is 14
+		sum=$((sum + f[11] + f[12]))
+	done
+	echo "$sum"
 }
 
 # Build a data set: tar, extracted tree, squashfs image, sievefs store.
@@ -225,6 +299,11 @@ prepare() { # CASE KIND N
 	"$GENTAR" "$2" "$D/$c.tar" "$3" || die "gentar $c failed"
 	mkdir -p "$D/$c.tree"
 	tar -xf "$D/$c.tar" -C "$D/$c.tree" || die "extracting $c failed"
+	pack "$c" "$D/$c.tar"
+}
+pack() { # CASE TAR...: the squashfs image of CASE.tree, the store of the tars
+	local c=$1
+	shift
 	if [ -n "$SQUASHFUSE" ]; then
 		# Data blocks stored uncompressed: the data is random (like JPEGs),
 		# so compressed blocks would be stored raw anyway; metadata compressed.
@@ -232,7 +311,7 @@ prepare() { # CASE KIND N
 			-no-progress >/dev/null || die "mksquashfs $c failed"
 	fi
 	"$SIEVEFS_BIN" init "$D/$c.store" >/dev/null || die "sievefs init failed"
-	"$SIEVEFS_BIN" ingest "$D/$c.store" "$c" "$D/$c.tar" -m bench >/dev/null ||
+	"$SIEVEFS_BIN" ingest "$D/$c.store" "$c" "$@" -m bench >/dev/null ||
 		die "sievefs ingest $c failed"
 }
 
@@ -382,6 +461,89 @@ small_case() {
 	[ "$KEEP" = 1 ] || rm -rf "$D/$c.tree" "$D/$c.sqfs" "$D/$c.store" "$D/$c.tar"
 }
 
+# --- 6, 7. shard reads and daemon CPU (issue #4) ----------------------------
+# readfiles -j 2 over the shards' member list in shard order and shuffled,
+# cold then warm; the daemons' CPU time (utime + stime from /proc/PID/stat,
+# all threads) over each pass, per file read.
+shard_pass() { # TARGET CASE ROOT ORDER PASS: records shards|... and shcpu|...
+	local t=$1 c=$2 root=$3 o=$4 p=$5 n reps i best='' res='' cpu='' c0 c1 out rflag=()
+	local files secs complete cap=$((4 * TMO))
+	n=$(wc -l <"$D/$c.list")
+	# The cap is for the peers that rescan a tar on every open; the others
+	# get 4 times as long, so that a busy machine does not cut their passes.
+	case $t in native | sievefs* | squashfuse) ;; *) cap=$TMO ;; esac
+	[ "$o" = random ] && rflag=(-r "$SHARD_SEED")
+	[ "$p" = cold ] && reps=$SH_CREPS || reps=$SH_REPS
+	if [ "$p" = cold ] && [ "$COLD" = 0 ]; then rec "shards|$t|$o|$p" na; return; fi
+	for i in $(seq "$reps"); do
+		if [ "$p" = cold ]; then
+			drop_caches
+			sleep 0.3 # let the daemons take the FORGETs before CPU is read
+		fi
+		c0=$(cpu_ticks "${DAEMONS[@]}")
+		if ! out=$("$READFILES" -j 2 -t "$cap" "${rflag[@]}" "$root" <"$D/$c.list") ||
+			[ -z "$out" ]; then
+			res=fail cpu=
+			break
+		fi
+		c1=$(cpu_ticks "${DAEMONS[@]}")
+		read -r files _ secs complete <<<"$out"
+		if [ "$complete" != 1 ]; then
+			res="partial:$(calc "$files / $secs"):$files:$cap"
+			cpu=$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / ($files > 0 ? $files : 1)")
+			break
+		fi
+		if better "$secs" "$best"; then
+			best=$secs
+			cpu=$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $files")
+		fi
+	done
+	[ -n "$best" ] && [ -z "$res" ] && res=$(calc "$n / $best")
+	rec "shards|$t|$o|$p" "$res"
+	[ "${#DAEMONS[@]}" -gt 0 ] && rec "shcpu|$t|$o|$p" "$cpu"
+	say "   $(label "$t") $o order $p: $res files/s$([ "${#DAEMONS[@]}" -gt 0 ] && echo ", daemon ${cpu:-?} µs/file")"
+}
+
+shards_case() {
+	local c=shards t k o tars=()
+	say "== preparing $c: $SHARD_FILES files of 4-100 KiB in $SHARDS tar shards"
+	mkdir -p "$D/$c.shards" "$D/$c.tree"
+	"$GENSHARDS" "$D/$c.shards" "$SHARDS" "$SHARD_FILES" || die "genshards failed"
+	: >"$D/$c.list"
+	for k in $(seq 0 $((SHARDS - 1))); do
+		tars+=("$D/$c.shards/shard-$k.tar")
+		tar -xf "${tars[k]}" -C "$D/$c.tree" || die "extracting shard $k failed"
+		tar -tf "${tars[k]}" | grep -v '/$' >>"$D/$c.list" # shard order
+	done
+	pack $c "${tars[@]}"
+	rec "shards|files" "$(wc -l <"$D/$c.list")"
+	rec "shards|bytes" "$(du -sb --apparent-size "$D/$c.tree" | cut -f1)"
+	for t in $(targets); do
+		say "== shard reads: $(label "$t")"
+		if ! up "$t" $c; then
+			say "   mount failed: $MOUNT_ERR"
+			rec "shards|$t|mount" fail
+			down "$t" $c
+			continue
+		fi
+		[ "$t" != native ] && [ "${#DAEMONS[@]}" = 0 ] && say "   no daemon process found: CPU not measured"
+		same_bytes "$ROOT" $c || rec "shards|$t|bytes" differ
+		for o in shard random; do
+			shard_pass "$t" $c "$ROOT" $o cold
+			if [[ ${R[shards|$t|$o|cold]:-} == partial:* ]]; then
+				# most files were never read: the next pass would not be warm
+				rec "shards|$t|$o|warm" skipped
+				[ "${#DAEMONS[@]}" -gt 0 ] && rec "shcpu|$t|$o|warm" ""
+				say "   $(label "$t") $o order warm: skipped (the cold pass was partial)"
+				continue
+			fi
+			shard_pass "$t" $c "$ROOT" $o warm
+		done
+		down "$t" $c
+	done
+	[ "$KEEP" = 1 ] || rm -rf "$D/$c.tree" "$D/$c.sqfs" "$D/$c.store" "$D/$c.shards"
+}
+
 # --- 3. large sequential read -----------------------------------------------
 big_case() {
 	local c=big t p out
@@ -440,6 +602,7 @@ elif [ "$LINUX" = 1 ] || [ "$QUICK" = 0 ]; then
 fi
 
 small_case
+shards_case
 big_case
 END=$(date +%s)
 
@@ -449,12 +612,13 @@ fmt_rate() { # VALUE [NATIVE [AMOUNT]]: "12345 (0.42×)" for numbers, words as t
 	case $v in
 	na) echo "n/a"; return ;;
 	fail) echo "failed"; return ;;
+	skipped) echo "–"; return ;;
 	timeout) echo "timeout: < $(calc "sprintf(\"%.0f\", ${amount:-0} / $TMO)") (>${TMO} s)"; return ;;
 	"") echo "–"; return ;;
-	partial:*)
-		local r=${v#partial:}; r=${r%%:*}
-		local n=${v##*:}
-		echo "~$(calc "sprintf(\"%.0f\", $r)")* ($n files in ${TMO} s)"
+	partial:*) # partial:RATE:FILES[:CAP]
+		local r n cap
+		IFS=: read -r r n cap <<<"${v#partial:}"
+		echo "~$(calc "sprintf(\"%.0f\", $r)")* ($n files in ${cap:-$TMO} s)"
 		return ;;
 	esac
 	if [ -n "$base" ] && [[ $base =~ ^[0-9.]+$ ]] && [ "$base" != 0 ]; then
@@ -494,7 +658,7 @@ machine() {
 	[ -n "$RATARMOUNT" ] && peers+="ratarmount $(ratarmount --version 2>/dev/null | head -1 | awk '{ print $NF }'), "
 	echo "- peers: ${peers%, }${MISSING[*]:+; missing: ${MISSING[*]}}"
 	echo "- load average: $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on the machine makes passes slower and noisier)"
-	echo "- run: $([ "$QUICK" = 1 ] && echo "--quick, " || true)best of $REPS for ingest and warm passes ($((REPS * 2 - 1)) for warm \`readfiles\`), of $CREPS for cold passes; cap ${TMO} s a measurement, $((END - START)) s in all, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- run: $([ "$QUICK" = 1 ] && echo "--quick, " || true)best of $REPS for ingest and warm passes ($((REPS * 2 - 1)) for warm \`readfiles\`), of $CREPS for cold passes (shard reads: $SH_REPS warm, $SH_CREPS cold); cap ${TMO} s a measurement, $((END - START)) s in all, $(date -u '+%Y-%m-%d %H:%M UTC')"
 }
 
 report() {
@@ -569,7 +733,9 @@ report() {
 		echo
 		echo "Thread counts (section 5) not measured: \`sievefs mount -o threads=1\` was refused."
 	fi
-	if printf '%s\n' "${R[@]}" | grep -q '^partial:'; then
+	local part=0
+	for k in "${!R[@]}"; do [[ $k == small\|* && ${R[$k]} == partial:* ]] && part=1; done
+	if [ "$part" = 1 ]; then
 		echo
 		echo "\\* partial: the reader stopped at the ${TMO} s cap; the rate is over the files"
 		echo "read, which come first in the tar (the real rate over all files is lower for"
@@ -596,6 +762,131 @@ report() {
 		[ "${R[small|$t|mount]:-}" = fail ] && continue
 		echo "| $(label "$t") | $(fmt_time "${R[stat|$t|find]:-}" "${R[stat|native|find]:-}") | $(fmt_time "${R[stat|$t|ls]:-}" "${R[stat|native|ls]:-}") |"
 	done
+	report_shards
+}
+
+num() { [[ $1 =~ ^[0-9.]+$ ]]; }
+rate_of() { # VALUE: a rate, "~RATE" for a partial pass, "x" for none
+	case $1 in
+	partial:*) local r=${1#partial:}; echo "~${r%%:*}" ;;
+	*) num "$1" && echo "$1" || echo x ;;
+	esac
+}
+ratio() { # A B: "1.23×" when both are rates ("~1.23×" if one is partial), else "–"
+	local a b p=
+	a=$(rate_of "$1") b=$(rate_of "$2")
+	[[ $a$b == *"~"* ]] && p="~"
+	a=${a#"~"} b=${b#"~"}
+	if num "$a" && num "$b" && [ "$b" != 0 ]; then calc "sprintf(\"$p%.2f×\", $a / $b)"; else echo "–"; fi
+}
+
+report_shards() {
+	local n=${R[shards|files]:-} b=${R[shards|bytes]:-} t m row sq=squashfuse v approx=
+	local cols="shard|cold shard|warm random|cold random|warm"
+	[ -n "$n" ] || return 0
+	echo
+	echo "### 6. Shard reads: $n files of 4–100 KiB ($(calc "sprintf(\"%.0f\", $b / 1e6)") MB) in $SHARDS tar shards, files/s"
+	echo
+	echo "\`readfiles -j 2\` (2 processes, open/read/close) over the shards' member list,"
+	echo "in shard order and in a fixed random order (\`-r $SHARD_SEED\`, a shuffle of the"
+	echo "whole list). Cold: after \`echo 3 > drop_caches\`; warm: the pass right after."
+	echo "The tar peers mount each shard on its own, joined by one symlink a shard."
+	echo
+	echo "| target | shard order, cold | shard order, warm | random order, cold | random order, warm |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for t in $(targets); do
+		if [ "${R[shards|$t|mount]:-}" = fail ]; then
+			echo "| $(label "$t") | mount failed | | | |"
+			continue
+		fi
+		row="| $(label "$t")${R[shards|$t|bytes]:+ (bytes differ!)}"
+		for m in $cols; do
+			row+=" | $(fmt_rate "${R[shards|$t|$m]:-}" "${R[shards|native|$m]:-}" "$n")"
+		done
+		echo "$row |"
+	done
+	if [ -n "$SQUASHFUSE" ]; then
+		row="| sievefs vs $SQUASHFUSE"
+		for m in $cols; do
+			row+=" | $(ratio "${R[shards|sievefs|$m]:-}" "${R[shards|$sq|$m]:-}")"
+		done
+		echo "$row |"
+		[[ $row == *"~"* ]] && approx=1
+	fi
+	for v in "${!R[@]}"; do
+		if [[ $v == shards\|* && ${R[$v]} == partial:* ]]; then
+			echo
+			echo "\\* partial: the reader stopped at the cap (${TMO} s for the tar peers, $((4 * TMO)) s"
+			echo "for the others); the rate is over the files read: in shard order the first"
+			echo "files of the first shard (the real rate over all files is lower for peers"
+			echo "whose per-file cost grows with the file's position), in random order a random"
+			echo "sample. –: a warm pass after a partial cold pass is not run (most of its"
+			echo "files would not have been read before)."
+			[ -n "$approx" ] && echo "\\~: a ratio with a partial pass."
+			break
+		fi
+	done
+	echo
+	echo "Issue #4 goals, over the passes above: sievefs ≥ 2× $SQUASHFUSE: $(goal sievefs "$sq" 2);"
+	echo "second (warm) pass ≥ 80% of native: $(goal sievefs native 0.8 warm)."
+	echo
+	echo "### 7. Daemon CPU per file read, µs (shard-read passes of section 6)"
+	echo
+	echo "utime + stime of the FUSE daemon process (all threads; \`/proc/PID/stat\`,"
+	echo "$((1000 / CLK_TCK)) ms ticks) over the pass, divided by the files read. A warm pass"
+	echo "that finds every page in the page cache sends no READ (sievefs and"
+	echo "$SQUASHFUSE set \`keep_cache\`), only OPEN and RELEASE, and not those to"
+	echo "sievefs, which answers OPEN with ENOSYS when no policy needs to see opens."
+	echo
+	echo "| daemon | shard order, cold | shard order, warm | random order, cold | random order, warm |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for t in $(targets); do
+		[ "$t" = native ] && continue
+		[ "${R[shards|$t|mount]:-}" = fail ] && continue
+		row="| $(label "$t")"
+		for m in $cols; do
+			v=${R[shcpu|$t|$m]-none}
+			case $v in
+			none) row+=" | n/a" ;;
+			"") row+=" | –" ;;
+			*) row+=" | $(calc "sprintf(\"%.1f\", $v)")$([[ ${R[shards|$t|$m]:-} == partial:* ]] && echo '*')" ;;
+			esac
+		done
+		echo "$row |"
+	done
+	if [ -n "$SQUASHFUSE" ]; then
+		row="| sievefs vs $SQUASHFUSE"
+		for m in $cols; do
+			row+=" | $(ratio "${R[shcpu|sievefs|$m]:-}" "${R[shcpu|$sq|$m]:-}")"
+		done
+		echo "$row |"
+	fi
+}
+
+goal() { # A B FACTOR [PASS]: "met, 1.23× to 2.34×": A/B over the complete passes (PASS's only)
+	local a=$1 b=$2 pass=${4:-} m list=
+	for m in shard\|cold shard\|warm random\|cold random\|warm; do
+		[ -z "$pass" ] || [ "${m#*|}" = "$pass" ] || continue
+		list+=" $(rate_of "${R[shards|$a|$m]:-}")/$(rate_of "${R[shards|$b|$m]:-}")"
+	done
+	awk -v f="$3" -v list="$list" 'BEGIN {
+		n = split(list, p, " ")
+		for (i = 1; i <= n; i++) {
+			split(p[i], q, "/")
+			if (q[1] ~ /^~/ || q[2] ~ /^~/) { part++; continue }
+			if (q[1] !~ /^[0-9.]+$/ || q[2] !~ /^[0-9.]+$/ || q[2] == 0) { miss++; continue }
+			r = q[1] / q[2]
+			if (!k++ || r < lo) lo = r
+			if (k == 1 || r > hi) hi = r
+		}
+		if (!k) { printf "not measured (%d partial pass(es))", part; exit }
+		w = "not met"
+		if (hi >= f) w = "partly met"
+		if (lo >= f) w = "met"
+		printf "%s, %.2f× to %.2f×", w, lo, hi
+		if (part) printf " (%d partial pass(es) left out)", part
+		if (miss) printf " (%d pass(es) not measured)", miss
+	}'
 }
 
 report >"$WORK/results.md"
