@@ -4,6 +4,10 @@
  *   gentar wds   OUT.tar N         N samples NNNNNN.jpg (1-8 KiB) + NNNNNN.cls
  *   gentar files OUT.tar N         N files part-DD/NNNNNN.bin (1-16 KiB), 1000 a directory
  *   gentar big   OUT.tar BYTES     one file big.bin of BYTES bytes
+ *   gentar shards DIR N S          N files of 4-100 KiB over S shards:
+ *                                  DIR/shard-K.tar holds shard-K/ and its
+ *                                  files shard-K/NNNNNN.bin (NNNNNN numbers
+ *                                  all N), so the shards extract side by side
  *
  * Built and run by tests/bench/run.sh; not part of `make check`. */
 #include <stdint.h>
@@ -95,21 +99,70 @@ static void file(const char *name, uint64_t size)
 	body(size, 0);
 }
 
+static int open_out(const char *path)
+{
+	out = fopen(path, "wb");
+	if (!out) {
+		perror(path);
+		return 1;
+	}
+	setvbuf(out, NULL, _IOFBF, 1 << 20);
+	return 0;
+}
+
+/* The two zero blocks that end an archive. */
+static int close_out(void)
+{
+	memset(block, 0, 1024);
+	put(block, 1024);
+	if (fclose(out)) {
+		perror("gentar: close");
+		return 1;
+	}
+	return 0;
+}
+
+static int shards(const char *dir, uint64_t n, unsigned long count)
+{
+	char path[4096], name[64];
+
+	for (unsigned long k = 0; k < count; k++) {
+		snprintf(path, sizeof(path), "%s/shard-%lu.tar", dir, k);
+		if (open_out(path))
+			return 1;
+		snprintf(name, sizeof(name), "shard-%lu/", k);
+		header(name, 0, '5');
+		for (uint64_t i = n * k / count; i < n * (k + 1) / count; i++) {
+			snprintf(name, sizeof(name), "shard-%lu/%06llu.bin", k,
+				 (unsigned long long)i);
+			file(name, between(4096, 102400));
+		}
+		if (close_out())
+			return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char name[128], cls[32];
 	uint64_t n;
 
+	if (argc == 5 && !strcmp(argv[1], "shards")) {
+		unsigned long count = strtoul(argv[4], NULL, 10);
+		n = strtoull(argv[3], NULL, 10);
+		if (!n || n > 999999 || !count || count > 1000) {
+			fprintf(stderr, "usage: gentar shards DIR N S (1-999999 files, 1-1000 shards)\n");
+			return 2;
+		}
+		return shards(argv[2], n, count);
+	}
 	if (argc != 4 || !(n = strtoull(argv[3], NULL, 10))) {
-		fprintf(stderr, "usage: gentar wds|files|big OUT.tar N|BYTES\n");
+		fprintf(stderr, "usage: gentar wds|files|big OUT.tar N|BYTES, or gentar shards DIR N S\n");
 		return 2;
 	}
-	out = fopen(argv[2], "wb");
-	if (!out) {
-		perror(argv[2]);
+	if (open_out(argv[2]))
 		return 1;
-	}
-	setvbuf(out, NULL, _IOFBF, 1 << 20);
 	if (!strcmp(argv[1], "wds")) {
 		for (uint64_t i = 0; i < n; i++) {
 			int len;
@@ -140,11 +193,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gentar: unknown kind '%s'\n", argv[1]);
 		return 2;
 	}
-	memset(block, 0, 1024);
-	put(block, 1024);
-	if (fclose(out)) {
-		perror("gentar: close");
-		return 1;
-	}
-	return 0;
+	return close_out();
 }

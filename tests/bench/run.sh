@@ -157,9 +157,8 @@ trap 'say "run.sh: interrupted"; exit 130' INT TERM HUP
 # --- helpers ----------------------------------------------------------------
 mkdir -p "$WORK/bin"
 "$CC" -O2 -o "$WORK/bin/gentar" "$HERE/gentar.c" || die "cannot build gentar"
-"$CC" -O2 -o "$WORK/bin/genshards" "$HERE/genshards.c" || die "cannot build genshards"
 "$CC" -O2 -o "$WORK/bin/readfiles" "$HERE/readfiles.c" || die "cannot build readfiles"
-GENTAR=$WORK/bin/gentar GENSHARDS=$WORK/bin/genshards READFILES=$WORK/bin/readfiles
+GENTAR=$WORK/bin/gentar READFILES=$WORK/bin/readfiles
 
 declare -A R # results: key -> value
 TSV=$WORK/results.tsv
@@ -508,7 +507,7 @@ shards_case() {
 	local c=shards t k o tars=()
 	say "== preparing $c: $SHARD_FILES files of 4-100 KiB in $SHARDS tar shards"
 	mkdir -p "$D/$c.shards" "$D/$c.tree"
-	"$GENSHARDS" "$D/$c.shards" "$SHARDS" "$SHARD_FILES" || die "genshards failed"
+	"$GENTAR" shards "$D/$c.shards" "$SHARD_FILES" "$SHARDS" || die "gentar shards failed"
 	: >"$D/$c.list"
 	for k in $(seq 0 $((SHARDS - 1))); do
 		tars+=("$D/$c.shards/shard-$k.tar")
