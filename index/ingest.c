@@ -171,22 +171,6 @@ static int plan_add(struct plan *p, const char *path, int kind, struct mem **out
 	return 0;
 }
 
-/* Links resolve by path within their source: map every member's path to
- * its last member, as the commit will have it (files were put in order;
- * an earlier member of a repeated path is reported when the later one is
- * put, or when the link that lost is skipped). */
-static int build_map(struct plan *p)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		struct cm_strset_ent *e;
-		int r = cm_strset_add(&p->map, pm(p, i)->path, strlen(pm(p, i)->path), &e);
-		if (r < 0)
-			return r;
-		e->val = i + 1;
-	}
-	return 0;
-}
-
 /* Normalise a link target relative to the directory of `from`.  Returns
  * -EXDEV when it leaves the dataset's root. */
 static int link_target(const char *from, const char *link, char *out, size_t outlen,
@@ -229,6 +213,35 @@ static int link_target(const char *from, const char *link, char *out, size_t out
 	return o ? 0 : -EXDEV;
 }
 
+/* Links resolve by path within their source.  Map the paths links need
+ * (their own and their targets') to the last member with that path, as the
+ * commit will have it: files were put in order, and a link that is not the
+ * last of its path is skipped and reported by put_links(). */
+static int build_map(struct plan *p)
+{
+	char target[CM_PATH_MAX + 1];
+	struct cm_strset_ent *e;
+	int r;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct mem *m = pm(p, i);
+		if (m->kind == M_FILE || m->kind == M_DROP)
+			continue;
+		r = cm_strset_add(&p->map, m->path, strlen(m->path), &e);
+		if (r >= 0 && link_target(m->path, m->link, target, sizeof(target),
+					  m->kind == M_SYM) == 0)
+			r = cm_strset_add(&p->map, target, strlen(target), &e);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const char *path = pm(p, i)->path;
+		if ((e = cm_strset_get(&p->map, path, strlen(path))))
+			e->val = i + 1;
+	}
+	return 0;
+}
+
 static int is_dir_in_plan(struct plan *p, const char *path)
 {
 	size_t n = strlen(path);
@@ -266,7 +279,7 @@ static int resolve(struct plan *p, size_t i, int depth)
 	if (r < 0)
 		return r;
 	e = cm_strset_get(&p->map, target, strlen(target));
-	if (!e || pm(p, e->val - 1)->kind == M_DROP || e->val - 1 == i) {
+	if (!e || !e->val || pm(p, e->val - 1)->kind == M_DROP || e->val - 1 == i) {
 		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' %s; refused", p->src, m->hdr,
 			m->path, m->link,
 			is_dir_in_plan(p, target) ? "names a directory (not supported)" : "dangles");
@@ -669,12 +682,19 @@ struct walker {
 	int done, stop;
 };
 
-/* Path order, and tar order for a repeated path (its last member wins). */
+/* Directory, then name (the index's key order within a directory), then
+ * tar order for a repeated path (its last member wins). */
 static int mem_cmp(const void *a, const void *b)
 {
 	const struct mem *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
+	size_t xl = strlen(x->path), yl = strlen(y->path);
+	size_t xd = cm_dirname_len(x->path, xl), yd = cm_dirname_len(y->path, yl);
+	int c = memcmp(x->path, y->path, xd < yd ? xd : yd);
 
+	if (!c)
+		c = (xd > yd) - (xd < yd);
+	if (!c)
+		c = strcmp(x->path + xd, y->path + yd);
 	return c ? c : (x->hdr > y->hdr) - (x->hdr < y->hdr);
 }
 
