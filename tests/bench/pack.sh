@@ -7,7 +7,8 @@
 # For each: compression ratio (tar bytes / stored bytes) of sievefs pack at
 # zstd -3 and -19, without and with a trained dictionary, against `zstd -3`
 # and `zstd -19` of the whole tar and `mksquashfs -comp zstd`; random-order
-# reads of every file through the mount, packed vs raw (files/s); pack MB/s
+# reads of every file through the mount, packed vs raw (files/s, and the
+# daemon's CPU time per file, which a busy machine disturbs less); pack MB/s
 # with io_uring vs a pread loop; verify MB/s likewise.  Prints Markdown.
 #
 #   tests/bench/pack.sh [--quick] [--sievefs PATH] [--out DIR] [--keep]
@@ -98,17 +99,21 @@ gen_text() { # the uncompressed text files of /usr/share/doc and the licenses
 
 results="$W/results.md"
 declare -A R
-row() { # row NAME tar zstd3 zstd19 sqfs l3 l3d l19d raw_fps packed_fps
-	echo "| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 | $9 | ${10} | ${11} |" >> "$W/ratio.md"
+row() { # row NAME tar zstd3 zstd19 sqfs l3 l3d l19d size/zstd19 fps pct cpu
+	echo "| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 | $9 | ${10} | ${11} | ${12} |" >> "$W/ratio.md"
 }
 iorow() { echo "| $1 | $2 | $3 | $4 | $5 |" >> "$W/io.md"; }
 
-stored() { # stored STORE: bytes in shards/ + dicts/
-	du -sb --apparent-size "$1/shards" "$1/dicts" 2>/dev/null | awk '{s+=$1} END {print s+0}'
+stored() { # stored STORE: bytes in shards/
+	du -sb --apparent-size "$1/shards" 2>/dev/null | awk '{s+=$1} END {print s+0}'
 }
-packsize() { # packsize STORE -> bytes of the newest shards + dict (after pack)
-	local before=$1 st=$2
-	echo $(( $(stored "$st") - before ))
+packsize() { # packsize BEFORE STORE PACK_OUTPUT -> bytes of the newest shards + their dictionary
+	# The dictionary is counted even when an earlier pack saved the same
+	# one (the -19 pack used to reuse the -3 pack's file and count nothing).
+	local before=$1 st=$2 id d=0
+	id=$(echo "$3" | sed -n 's/^dictionary \([0-9a-f]\{16\}\):.*/\1/p')
+	[ -n "$id" ] && d=$(stat -c %s "$st/dicts/$id.dict" 2>/dev/null || echo 0)
+	echo $(( $(stored "$st") - before + d ))
 }
 
 fps() { # fps PACK_OUTPUT NFILES -> files/s from "... in N shard(s), T s, ..."
@@ -121,23 +126,31 @@ readpass() { # readpass ROOT LIST -> files/s
 	python3 -c "import sys; f, b, s, c = sys.argv[1:]; print('%.0f' % (float(f) / float(s)))" $r
 }
 
-mountpass() { # mountpass STORE VERSION LIST -> best files/s of 3 fresh mounts
-	local M=$W/mnt i best=0 f
+mountpass() { # mountpass STORE VERSION LIST -> best files/s of 3 fresh mounts, and
+	# the daemon's median CPU time per file (utime+stime): the figure that
+	# load from other processes on the machine disturbs least
+	local M=$W/mnt i best=0 f pid c0 c1 cpus=() nf
 	mkdir -p "$M"
+	nf=$(wc -l < "$3")
 	for i in 1 2 3; do
-		"$S" mount "$1" "$M" -o "log=$W/daemon.log" >/dev/null 2>&1 || { echo n/a; return; }
+		"$S" mount "$1" "$M" -o "log=$W/daemon.log" >/dev/null 2>&1 || { echo n/a n/a; return; }
 		mounts=("$M")
+		pid=$(pgrep -f "mount $1 $M" | head -1)
+		ls "$M/ds/v$2" >/dev/null
+		c0=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null)
 		f=$(readpass "$M/ds/v$2" "$3")
+		c1=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null)
 		"$S" umount "$M" >/dev/null 2>&1
 		mounts=()
-		[ "$f" = n/a ] && { echo n/a; return; }
+		[ "$f" = n/a ] && { echo n/a n/a; return; }
 		[ "$f" -gt "$best" ] && best=$f
+		[ -n "$c0" ] && [ -n "$c1" ] && cpus+=($(python3 -c "print('%.0f' % (($c1 - $c0) * 1e6 / $(getconf CLK_TCK) / $nf))"))
 	done
-	echo "$best"
+	echo "$best $( [ ${#cpus[@]} = 3 ] && printf '%s\n' "${cpus[@]}" | sort -n | sed -n 2p || echo n/a)"
 }
 
 bench_set() { # bench_set NAME DIR
-	local name=$1 dir=$2 tarf=$W/$1.tar st=$W/$1.store t0 t1 o sq base l3 l3d l19d rawfps pfps
+	local name=$1 dir=$2 tarf=$W/$1.tar st=$W/$1.store t0 t1 o sq base l3 l3d l19d rawfps pfps rawcpu pcpu
 	(cd "$dir" && tar --format=gnu -cf "$tarf" -- *)
 	local tb=$(fsize "$tarf") nf=$(tar -tf "$tarf" | grep -vc '/$')
 	echo "== $name: $nf files, $tb tar bytes" >&2
@@ -147,13 +160,13 @@ bench_set() { # bench_set NAME DIR
 	"$S" init "$st" >/dev/null
 	"$S" ingest "$st" ds "$tarf" -m raw >/dev/null 2>&1
 	base=$(stored "$st")
-	o=$("$S" pack "$st" ds --level 3 --dict none --io io_uring -m l3 2>&1); l3=$(packsize $base "$st"); base=$(stored "$st")
+	o=$("$S" pack "$st" ds --level 3 --dict none --io io_uring -m l3 2>&1); l3=$(packsize $base "$st" "$o"); base=$(stored "$st")
 	iorow "$name" "pack -3, io_uring" "$(echo "$o" | sed -n 's/.*s, \([0-9.]*\) MB\/s.*/\1/p')" "$(fps "$o" $nf)" ""
 	o=$("$S" pack "$st" ds --level 3 --dict none --io pread -m l3p 2>&1); base=$(stored "$st")
 	iorow "$name" "pack -3, pread" "$(echo "$o" | sed -n 's/.*s, \([0-9.]*\) MB\/s.*/\1/p')" "$(fps "$o" $nf)" ""
-	o=$("$S" pack "$st" ds --level 3 --dict force -m l3d 2>&1); l3d=$(packsize $base "$st"); base=$(stored "$st")
+	o=$("$S" pack "$st" ds --level 3 --dict force -m l3d 2>&1); l3d=$(packsize $base "$st" "$o"); base=$(stored "$st")
 	echo "$o" | grep '^dictionary' | sed "s/^/   $name: /" >&2
-	o=$("$S" pack "$st" ds --level 19 --dict force -m l19d 2>&1); l19d=$(packsize $base "$st")
+	o=$("$S" pack "$st" ds --level 19 --dict force -m l19d 2>&1); l19d=$(packsize $base "$st" "$o")
 	echo "$o" | grep '^packed' | sed "s/^/   $name: /" >&2
 	# verify MB/s: raw v1 and packed v5, io_uring vs pread (shards in page cache)
 	local v
@@ -166,19 +179,20 @@ bench_set() { # bench_set NAME DIR
 				"$(python3 -c "print('%.0f' % ($nf / ($t1 - $t0)))")" ""
 		done
 	done
-	rawfps=n/a; pfps=n/a
+	rawfps=n/a; pfps=n/a; rawcpu=n/a; pcpu=n/a
 	if [ $canmount = 1 ]; then
 		(cd "$dir" && find . -type f | sed 's|^\./||') | python3 -c \
 			"import random, sys; l = sys.stdin.read().split('\n')[:-1]; random.Random(1).shuffle(l); print('\n'.join(l))" > "$W/$name.list"
 		cat "$st"/shards/* "$tarf" > /dev/null
 		# Best of 3 first passes, each on a fresh mount (no kernel page cache).
-		rawfps=$(mountpass "$st" 1 "$W/$name.list")
-		pfps=$(mountpass "$st" 5 "$W/$name.list")
+		read -r rawfps rawcpu < <(mountpass "$st" 1 "$W/$name.list")
+		read -r pfps pcpu < <(mountpass "$st" 5 "$W/$name.list")
 	fi
 	row "$name" "$tb" "$(ratio $tb $(fsize "$W/$name.3.zst"))" "$(ratio $tb $(fsize "$W/$name.19.zst"))" \
 		"$(ratio $tb $(fsize "$W/$name.sqfs"))" "$(ratio $tb $l3)" "$(ratio $tb $l3d)" "$(ratio $tb $l19d)" \
 		"$(ratio $l19d $(fsize "$W/$name.19.zst"))" "$rawfps / $pfps" \
-		"$( [ "$rawfps" != n/a ] && [ "$pfps" != n/a ] && python3 -c "print('%.0f%%' % (100.0 * $pfps / $rawfps))" || echo n/a)"
+		"$( [ "$rawfps" != n/a ] && [ "$pfps" != n/a ] && python3 -c "print('%.0f%%' % (100.0 * $pfps / $rawfps))" || echo n/a)" \
+		"$rawcpu / $pcpu"
 	rm -f "$W/$name".*.zst "$W/$name.sqfs"
 }
 
@@ -190,8 +204,8 @@ gen_text "$W/text" && bench_set text "$W/text"
 {
 	echo "### Compression ratio (tar bytes / stored bytes; sievefs counts shards + dictionary)"
 	echo
-	echo "| data | tar bytes | zstd -3 tar | zstd -19 tar | mksquashfs zstd | sievefs -3 | sievefs -3 +dict | sievefs -19 +dict | sievefs -19+dict size / zstd -19 size | random read files/s raw / packed (mount, 2 readers) | packed vs raw |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "| data | tar bytes | zstd -3 tar | zstd -19 tar | mksquashfs zstd | sievefs -3 | sievefs -3 +dict | sievefs -19 +dict | sievefs -19+dict size / zstd -19 size | random read files/s raw / packed (mount, 2 readers) | packed vs raw | daemon CPU µs/file raw / packed (median of 3) |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	cat "$W/ratio.md"
 	echo
 	echo "### I/O: io_uring vs pread (MB/s of tar bytes, shards in the page cache)"
