@@ -1,5 +1,5 @@
 /* fs/attr.c - struct stat for every kind of node.  Files and directories
- * inside a version come from the entry copied into the node (immutable);
+ * inside a version come from the fields of the entry kept in the node;
  * the root and dataset directories are computed from the current snapshot,
  * so their mtime and link count move when a version is committed. */
 #include "config.h"
@@ -66,7 +66,7 @@ int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, stru
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
+	st->st_ino = fs_node_ino(n);
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_blksize = FS_BLKSIZE;
@@ -84,17 +84,17 @@ int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, stru
 	case FS_VERSION:
 	case FS_DIR:
 		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2 + n->e.nsubdirs;
-		st->st_mtime = n->kind == FS_VERSION ? n->vtime : n->e.mtime;
-		st->st_size = (off_t)(n->e.nfiles + n->e.nsubdirs);
+		st->st_nlink = 2 + n->u.d.nsubdirs;
+		st->st_mtime = n->u.d.mtime;
+		st->st_size = (off_t)(n->u.d.nfiles + n->u.d.nsubdirs);
 		break;
 	case FS_FILE:
 		/* Never writable, never set-id: the bytes are someone else's. */
-		st->st_mode = S_IFREG | (n->e.mode & 0555);
+		st->st_mode = S_IFREG | (n->mode & 0555);
 		st->st_nlink = 1;
-		st->st_size = (off_t)n->e.size;
-		st->st_blocks = (blkcnt_t)((n->e.size + 511) / 512);
-		st->st_mtime = n->e.mtime;
+		st->st_size = (off_t)n->u.f.size;
+		st->st_blocks = (blkcnt_t)((n->u.f.size + 511) / 512);
+		st->st_mtime = n->u.f.mtime;
 		break;
 	case FS_VIEW:
 	case FS_VDIR:
@@ -102,13 +102,13 @@ int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, stru
 		 * does not rely on it). */
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 1;
-		st->st_mtime = n->vtime;
+		st->st_mtime = n->u.d.mtime;
 		break;
 	case FS_LINK:
 		st->st_mode = S_IFLNK | 0777;
 		st->st_nlink = 1;
 		st->st_size = snprintf(NULL, 0, "v%u", n->ver);
-		st->st_mtime = n->vtime;
+		st->st_mtime = n->u.l.vtime;
 		break;
 	default:
 		return -EIO;

@@ -292,14 +292,15 @@ static unsigned event_of(const char *op, enum pol_effect e)
 	}
 }
 
-void fs_pol_audit(struct fs_preq *q, const char *op, const struct fs_node *n, const char *name,
-		  size_t namelen, const struct pol_decision *d)
+void fs_pol_audit(struct fs_preq *q, struct idx_txn *t, const char *op, const struct fs_node *n,
+		  const char *name, size_t namelen, const struct pol_decision *d)
 {
 	struct fs_pol *fp = q->fs->pol;
 	const struct fuse_ctx *ctx = q->req ? fuse_req_ctx(q->req) : NULL;
 	char comm[64], tbuf[32], user[256];
 	struct passwd pw, *pwp = NULL;
-	const char *rel = fs_node_rel(n), *at;
+	const struct fs_node *dsn;
+	char rel[FS_REL_MAX];
 	struct cm_buf b;
 	struct tm tm;
 	time_t now;
@@ -311,6 +312,11 @@ void fs_pol_audit(struct fs_preq *q, const char *op, const struct fs_node *n, co
 		return;
 	if (!fs_audit_on(fp->audit))
 		return;
+	dsn = fs_node_dataset(n);
+	if (!dsn)
+		return;
+	if (fs_node_rel(t, n, rel, sizeof(rel)) < 0) /* a damaged index: still say which */
+		snprintf(rel, sizeof(rel), "%s", n->name);
 	fs_preq_caller(q);
 	cm_buf_init(&b, 1 << 16);
 	now = (time_t)q->now;
@@ -336,8 +342,7 @@ void fs_pol_audit(struct fs_preq *q, const char *op, const struct fs_node *n, co
 	cm_buf_printf(&b, "], \"pid\": %d, \"comm\": ", ctx ? (int)ctx->pid : 0);
 	json_str(&b, comm, strlen(comm));
 	cm_buf_printf(&b, ", \"op\": \"%s\", \"dataset\": ", op);
-	at = strchr(n->path, '@');
-	json_str(&b, n->path, at ? (size_t)(at - n->path) : strcspn(n->path, "/"));
+	json_str(&b, dsn->name, dsn->namelen);
 	cm_buf_printf(&b, ", \"version\": \"v%u\", \"path\": ", n->ver);
 	if (name) {
 		struct cm_buf p;

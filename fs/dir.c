@@ -37,14 +37,14 @@ struct rd {
 	int all, alldep;  /* every entry visible (rules alone); dep for all of them */
 	int dep;          /* the entry being added depends on the caller */
 	int64_t until;    /* ... and its decision holds until then */
-	const char *dpath; /* path the entry's node hangs under; NULL = dir's */
-	char vpath[CM_PATH_MAX + 300];
+	int rellen;       /* of rel; -1 = not built yet */
+	char rel[FS_REL_MAX]; /* the directory's path inside its version */
 };
 
 /* Add one entry.  For readdirplus the child node is referenced (the kernel
  * takes a lookup count for it) unless it did not fit. */
-static int rd_add(struct rd *rd, const char *name, const struct fs_node *tmpl, char sep,
-		  mode_t mode, uint64_t ino)
+static int rd_add(struct rd *rd, const char *name, const struct fs_tmpl *tmpl, mode_t mode,
+		  uint64_t ino)
 {
 	off_t off = (off_t)(rd->idx + 3);
 	size_t need, room = rd->size - rd->len;
@@ -59,14 +59,7 @@ static int rd_add(struct rd *rd, const char *name, const struct fs_node *tmpl, c
 		int rc;
 
 		if (tmpl) {
-			struct fs_node t2 = *tmpl;
-
-			t2.parent = fs_nodeid(rd->fs, rd->dir);
-			tmpl = &t2;
-			n = fs_node_get(rd->fs, tmpl,
-					rd->dpath ? rd->dpath
-						  : rd->dir->kind == FS_ROOT ? NULL : rd->dir->path,
-					sep, name, strlen(name));
+			n = fs_node_get(rd->fs, tmpl, rd->dir, name, strlen(name));
 			if (!n)
 				return rd->err = -ENOMEM;
 			rc = fs_node_stat(rd->fs, rd->t, n, &ep.attr);
@@ -101,11 +94,11 @@ static uint64_t parent_ino(const struct fs_node *d)
 	case FS_VERSION:
 		return fs_ino_mix(FS_DATASET, d->ds, 0, 0);
 	case FS_DIR:
-		return fs_ino_mix(FS_DIR, d->ds, d->ver, d->pdir);
+		return fs_ino_mix(FS_DIR, d->ds, d->ver, fs_node_pdir(d));
 	case FS_VIEW:
 		return fs_ino_mix(FS_DATASET, d->ds, 0, 0);
 	case FS_VDIR:
-		return fs_ino_mix(FS_VDIR, d->pdir, 0, 0);
+		return fs_ino_mix(FS_VDIR, fs_node_pdir(d), 0, 0);
 	default:
 		return FUSE_ROOT_ID;
 	}
@@ -121,7 +114,7 @@ static int rd_dots(struct rd *rd, off_t off)
 		const char *name = i == 0 ? "." : "..";
 
 		ep.attr.st_mode = S_IFDIR;
-		ep.attr.st_ino = i == 0 ? rd->dir->ino : parent_ino(rd->dir);
+		ep.attr.st_ino = i == 0 ? fs_node_ino(rd->dir) : parent_ino(rd->dir);
 		room = rd->size - rd->len;
 		if (rd->plus)
 			need = fuse_add_direntry_plus(rd->req, rd->buf + rd->len, room, name, &ep,
@@ -144,7 +137,6 @@ static int rd_visible(struct rd *rd, const char *name, size_t namelen,
 		      const struct idx_entry *e)
 {
 	char rel[CM_PATH_MAX + 1];
-	const char *drel;
 	struct pol_decision d;
 	int n;
 
@@ -152,14 +144,19 @@ static int rd_visible(struct rd *rd, const char *name, size_t namelen,
 	rd->until = INT64_MAX;
 	if (!fs_preq_active(&rd->q) || rd->all)
 		return 1;
+	if (rd->rellen < 0)
+		rd->rellen = fs_node_rel(rd->t, rd->dir, rd->rel, sizeof(rd->rel));
+	if (rd->rellen < 0)
+		return 0;
 	if (e->type != IDX_ENT_DIR) {
-		if (fs_pol_entry(&rd->q, rd->t, rd->dir, name, namelen, &d, &rd->dep) < 0)
+		if (fs_pol_src(&rd->q, rd->t, rd->dir->ds, rd->dir->ver, rd->dir->u.d.dir_id,
+			       rd->rel, (size_t)rd->rellen, name, namelen, &d, &rd->dep) < 0)
 			return 0;
 		rd->until = d.until;
 		return d.effect != POL_HIDE;
 	}
-	drel = fs_node_rel(rd->dir);
-	n = snprintf(rel, sizeof(rel), "%s%s%.*s", drel, *drel ? "/" : "", (int)namelen, name);
+	n = snprintf(rel, sizeof(rel), "%s%s%.*s", rd->rel, rd->rellen ? "/" : "", (int)namelen,
+		     name);
 	if (n < 0 || (size_t)n >= sizeof(rel))
 		return 0;
 	return fs_pol_dir(&rd->q, rd->t, rd->dir->ds, rd->dir->ver, e->dir_id, rel, &rd->dep);
@@ -169,7 +166,7 @@ static int ent_cb(const char *name, size_t namelen, const struct idx_entry *e, v
 {
 	struct rd *rd = ctx;
 	char nm[IDX_NAME_MAX + 1];
-	struct fs_node tmpl;
+	struct fs_tmpl tmpl;
 
 	if (namelen > IDX_NAME_MAX)
 		return 0; /* cannot be looked up either; the index refuses these */
@@ -187,8 +184,8 @@ static int ent_cb(const char *name, size_t namelen, const struct idx_entry *e, v
 	}
 	memcpy(nm, name, namelen);
 	nm[namelen] = '\0';
-	fs_entry_tmpl(rd->dir, e, &tmpl);
-	if (rd_add(rd, nm, &tmpl, '/', e->type == IDX_ENT_DIR ? S_IFDIR : S_IFREG, tmpl.ino))
+	fs_entry_tmpl(rd->dir->ds, rd->dir->ver, rd->dir->u.d.dir_id, e, &tmpl);
+	if (rd_add(rd, nm, &tmpl, e->type == IDX_ENT_DIR ? S_IFDIR : S_IFREG, tmpl.ino))
 		return 1;
 	memcpy(rd->last, name, namelen);
 	rd->lastlen = namelen;
@@ -203,8 +200,8 @@ static uint64_t cursor_find(struct fs *fs, struct fs_node *d, uint64_t k, char *
 
 	*afterlen = 0;
 	pthread_mutex_lock(&fs->cur_lock);
-	for (unsigned i = 0; d->cur && i < FS_DCURSORS; i++) {
-		struct fs_dcursor *c = &d->cur[i];
+	for (unsigned i = 0; d->u.d.cur && i < FS_DCURSORS; i++) {
+		struct fs_dcursor *c = &d->u.d.cur->c[i];
 
 		if (c->off && c->off <= k && c->off > best) {
 			best = c->off;
@@ -219,17 +216,20 @@ static uint64_t cursor_find(struct fs *fs, struct fs_node *d, uint64_t k, char *
 static void cursor_save(struct fs *fs, struct fs_node *d, uint64_t k, const char *name,
 			size_t len)
 {
+	struct fs_dcursors *cs;
+
 	pthread_mutex_lock(&fs->cur_lock);
-	if (!d->cur)
-		d->cur = calloc(FS_DCURSORS, sizeof(*d->cur));
-	if (d->cur) {
+	if (!d->u.d.cur)
+		d->u.d.cur = calloc(1, sizeof(*d->u.d.cur));
+	cs = d->u.d.cur;
+	if (cs) {
 		for (unsigned i = 0; i < FS_DCURSORS; i++) {
-			if (d->cur[i].off == k) {
+			if (cs->c[i].off == k) {
 				pthread_mutex_unlock(&fs->cur_lock);
 				return;
 			}
 		}
-		struct fs_dcursor *c = &d->cur[d->curnext++ % FS_DCURSORS];
+		struct fs_dcursor *c = &cs->c[cs->next++ % FS_DCURSORS];
 
 		c->off = k;
 		c->len = (uint16_t)len;
@@ -240,7 +240,7 @@ static void cursor_save(struct fs *fs, struct fs_node *d, uint64_t k, const char
 
 static int list_version(struct rd *rd, const char *after, size_t afterlen)
 {
-	return idx_readdir(rd->t, rd->dir->ds, rd->dir->ver, rd->dir->e.dir_id, after, afterlen,
+	return idx_readdir(rd->t, rd->dir->ds, rd->dir->ver, rd->dir->u.d.dir_id, after, afterlen,
 			   ent_cb, rd);
 }
 
@@ -281,9 +281,11 @@ static void rd_skipped(struct rd *rd, const char *name, size_t namelen)
 static int vrow_cb(const char *name, size_t namelen, const struct idx_vrow *row, void *ctx)
 {
 	struct rd *rd = ctx;
-	char nm[IDX_NAME_MAX + 1], sep;
-	struct fs_node tmpl;
+	char nm[IDX_NAME_MAX + 1];
+	struct fs_tmpl tmpl;
 	struct pol_decision d;
+	const char *rel = "";
+	size_t rellen = 0;
 	int rc, vis = 1;
 
 	if (namelen > IDX_NAME_MAX)
@@ -292,7 +294,7 @@ static int vrow_cb(const char *name, size_t namelen, const struct idx_vrow *row,
 		rd_skipped(rd, name, namelen);
 		return 0;
 	}
-	rc = fs_vdir_child(rd->t, rd->dir, name, namelen, row, &tmpl, rd->vpath, &sep);
+	rc = fs_vdir_child(rd->t, rd->dir, row, &tmpl, &rel, &rellen);
 	if (rc < 0) {
 		rd_skipped(rd, name, namelen); /* logged by lookup, if ever asked */
 		return 0;
@@ -303,10 +305,7 @@ static int vrow_cb(const char *name, size_t namelen, const struct idx_vrow *row,
 		if (row->type == IDX_ENT_DIR) {
 			vis = fs_view_visible(&rd->q, rd->t, tmpl.ds, tmpl.ver, row->src, &rd->dep);
 		} else {
-			const char *rel = strchr(rd->vpath, '/');
-
-			rel = rel ? rel + 1 : "";
-			vis = fs_pol_src(&rd->q, rd->t, tmpl.ds, tmpl.ver, row->src, rel, strlen(rel),
+			vis = fs_pol_src(&rd->q, rd->t, tmpl.ds, tmpl.ver, row->src, rel, rellen,
 					 name, namelen, &d, &rd->dep) == 0 &&
 			      d.effect != POL_HIDE;
 			rd->until = vis ? d.until : INT64_MAX;
@@ -318,9 +317,7 @@ static int vrow_cb(const char *name, size_t namelen, const struct idx_vrow *row,
 	}
 	memcpy(nm, name, namelen);
 	nm[namelen] = '\0';
-	rd->dpath = rd->vpath;
-	rc = rd_add(rd, nm, &tmpl, sep, row->type == IDX_ENT_DIR ? S_IFDIR : S_IFREG, tmpl.ino);
-	rd->dpath = NULL;
+	rc = rd_add(rd, nm, &tmpl, row->type == IDX_ENT_DIR ? S_IFDIR : S_IFREG, tmpl.ino);
 	if (rc)
 		return 1;
 	memcpy(rd->last, name, namelen);
@@ -330,7 +327,7 @@ static int vrow_cb(const char *name, size_t namelen, const struct idx_vrow *row,
 
 static int list_view(struct rd *rd, const char *after, size_t afterlen)
 {
-	return idx_vtree_readdir(rd->t, rd->dir->e.dir_id, after, afterlen, vrow_cb, rd);
+	return idx_vtree_readdir(rd->t, rd->dir->u.d.dir_id, after, afterlen, vrow_cb, rd);
 }
 
 /* ---- dataset level and root ---------------------------------------------- */
@@ -347,7 +344,7 @@ static int rd_skip(struct rd *rd)
 static int tag_cb(const char *name, uint32_t ver, void *ctx)
 {
 	struct rd *rd = ctx;
-	struct fs_node tmpl = { 0 };
+	struct fs_tmpl tmpl = { 0 };
 	size_t len = strlen(name);
 	struct idx_version v;
 
@@ -366,13 +363,13 @@ static int tag_cb(const char *name, uint32_t ver, void *ctx)
 	tmpl.ver = ver;
 	tmpl.vtime = v.time;
 	tmpl.ino = fs_ino_mix(FS_LINK, tmpl.ds, cm_xxh64(name, len, 0), ver);
-	return rd_add(rd, name, &tmpl, '/', S_IFLNK, tmpl.ino);
+	return rd_add(rd, name, &tmpl, S_IFLNK, tmpl.ino);
 }
 
 static int view_cb(const struct idx_view *v, void *ctx)
 {
 	struct rd *rd = ctx;
-	struct fs_node tmpl;
+	struct fs_tmpl tmpl;
 	size_t len = strlen(v->name);
 
 	if (rd_skip(rd))
@@ -382,13 +379,13 @@ static int view_cb(const struct idx_view *v, void *ctx)
 		rd->idx++;
 		return 0;
 	}
-	return rd_add(rd, v->name, &tmpl, '/', S_IFDIR, tmpl.ino);
+	return rd_add(rd, v->name, &tmpl, S_IFDIR, tmpl.ino);
 }
 
 static int rd_dataset(struct rd *rd, uint64_t k)
 {
 	struct idx_dataset d;
-	struct fs_node tmpl;
+	struct fs_tmpl tmpl;
 	char name[16];
 	int rc = idx_dataset_get_id(rd->t, rd->dir->ds, &d);
 
@@ -407,7 +404,7 @@ static int rd_dataset(struct rd *rd, uint64_t k)
 			rd->idx++;
 			continue;
 		}
-		if (rd_add(rd, name, &tmpl, '@', S_IFDIR, tmpl.ino))
+		if (rd_add(rd, name, &tmpl, S_IFDIR, tmpl.ino))
 			return rd->err;
 	}
 	if (d.head && !rd_skip(rd)) {
@@ -424,7 +421,7 @@ static int rd_dataset(struct rd *rd, uint64_t k)
 		if (idx_version_get(rd->t, d.id, d.head, &vv) == 0)
 			tmpl.vtime = vv.time;
 		tmpl.ino = fs_ino_mix(FS_LINK, d.id, cm_xxh64("latest", 6, 0), d.head);
-		if (rd_add(rd, "latest", &tmpl, '/', S_IFLNK, tmpl.ino))
+		if (rd_add(rd, "latest", &tmpl, S_IFLNK, tmpl.ino))
 			return rd->err;
 	}
 tags:
@@ -438,7 +435,7 @@ tags:
 static int ds_cb(const struct idx_dataset *d, void *ctx)
 {
 	struct rd *rd = ctx;
-	struct fs_node tmpl = { 0 };
+	struct fs_tmpl tmpl = { 0 };
 
 	if (rd_skip(rd))
 		return 0;
@@ -449,7 +446,7 @@ static int ds_cb(const struct idx_dataset *d, void *ctx)
 	tmpl.kind = FS_DATASET;
 	tmpl.ds = d->id;
 	tmpl.ino = fs_ino_mix(FS_DATASET, d->id, 0, 0);
-	return rd_add(rd, d->name, &tmpl, '/', S_IFDIR, tmpl.ino);
+	return rd_add(rd, d->name, &tmpl, S_IFDIR, tmpl.ino);
 }
 
 static int rd_root(struct rd *rd, uint64_t k)
@@ -465,7 +462,7 @@ static int rd_root(struct rd *rd, uint64_t k)
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct rd rd = { .req = req, .fs = fs, .plus = plus, .size = size };
+	struct rd rd = { .req = req, .fs = fs, .plus = plus, .size = size, .rellen = -1 };
 	uint64_t k = off > 2 ? (uint64_t)off - 2 : 0;
 	int rc;
 

@@ -4,8 +4,9 @@
  *
  * A FUSE nodeid is the address of a struct fs_node (FUSE_ROOT_ID stands for
  * fs->root).  Nodes inside a version are immutable once inserted, so request
- * threads read their fields without a lock; the kernel's lookup count
- * (nlookup, under the table lock) decides when a node is freed.  Root and
+ * threads read their fields without a lock; the kernel's lookup count and
+ * the nodes hanging under it (nlookup, nref, under the table lock) decide
+ * when a node is freed.  Root and
  * dataset nodes carry no cached state: their attributes and children are read
  * from a fresh index snapshot on every request, which is what makes a commit
  * visible without a remount. */
@@ -16,9 +17,11 @@
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "common/util.h"
 #include "fs/fs.h"
 #include "index/reader.h"
 #include "index/store.h"
@@ -52,34 +55,88 @@ struct fs_dcursor {
 	char name[IDX_NAME_MAX + 1];
 };
 
-struct fs_node {
-	struct fs_node *next; /* hash chain; fs->lock */
-	uint64_t hash;
-	uint64_t nlookup; /* kernel references; fs->lock */
+struct fs_dcursors {
+	unsigned next; /* slot to reuse next */
+	struct fs_dcursor c[FS_DCURSORS];
+};
 
-	/* Key and data: immutable after insertion. */
+/* What lookup and readdir know about a child before it becomes a node
+ * (fs_node_get keeps only what its kind needs). */
+struct fs_tmpl {
 	uint8_t kind;
 	uint32_t ds;
-	uint32_t ver;       /* VERSION/DIR/FILE: its version; LINK: target */
-	uint64_t pdir;      /* DIR/FILE: dir id of the parent directory */
-	uint64_t ino;       /* st_ino */
-	fuse_ino_t parent;  /* nodeid of the parent when first looked up: only
-			     * ever passed to the kernel (invalidation), never
-			     * dereferenced */
-	int64_t vtime;      /* VERSION: commit time; LINK: target's commit time */
+	uint32_t ver;       /* VERSION/DIR/FILE: its version; LINK: target;
+			     * VIEW/VDIR: the view's version */
+	uint64_t pdir;      /* DIR/FILE: dir id of the directory holding it;
+			     * VIEW: its own vdir; VDIR: its parent's vdir */
+	uint64_t ino;       /* st_ino (fs_node_ino gives the same) */
+	int64_t vtime;      /* VERSION: commit time; LINK: target's commit time;
+			     * VIEW/VDIR: the view's time */
 	struct idx_entry e; /* VERSION (root dir record), DIR, FILE;
 			     * VIEW/VDIR: e.dir_id is the vdir id */
 	uint64_t vsrc;      /* VIEW/VDIR: the source dir it mirrors (0 = a split
-			     * or layout directory); ver is the view's version
-			     * and pdir its parent's vdir (VIEW: its own, which
-			     * names one materialization) */
-
-	struct fs_dcursor *cur; /* DIR/VERSION, allocated on first readdir; fs->cur_lock */
-	unsigned curnext;       /* fs->cur_lock */
-
-	uint16_t nameoff, namelen; /* name = path + nameoff */
-	char path[];               /* "ds", "ds@v3", "ds@v3/a/b.jpg", "ds/latest" */
+			     * or layout directory) */
 };
+
+/* A node is kept small: a million cached files cost a million of these.
+ * Paths are not stored; each node holds a reference on the node it was
+ * first looked up under (`up`), and fs_node_path / fs_node_rel rebuild a
+ * path by walking up.  Everything but the table fields is immutable once
+ * inserted. */
+struct fs_node {
+	struct fs_node *next; /* hash chain; fs->lock */
+	struct fs_node *up;   /* the parent it was first looked up under (its
+			       * nodeid is the one to invalidate entries in);
+			       * referenced; NULL for the root */
+	uint64_t nlookup;     /* kernel references; fs->lock */
+	uint32_t nref;        /* nodes whose up is this one; fs->lock */
+	uint32_t hash;        /* of the key (kind, ds, ver, pdir, name) */
+	uint32_t ds;
+	uint32_t ver;         /* as in struct fs_tmpl */
+	uint32_t mode;        /* FILE: permission bits */
+	uint8_t kind;
+	uint8_t flags;        /* FS_NF_* */
+	uint8_t namelen;
+	uint8_t codec;        /* FILE */
+	union {
+		struct { /* FILE */
+			uint64_t eid; /* st_ino */
+			uint64_t size, shard, offset;
+			int64_t mtime;
+		} f;
+		struct { /* VERSION, DIR, VIEW, VDIR */
+			uint64_t dir_id; /* VIEW/VDIR: the vdir */
+			int64_t mtime;   /* VERSION/VIEW/VDIR: commit or view time */
+			union {
+				uint64_t nsubdirs; /* VERSION, DIR */
+				uint64_t vsrc;     /* VIEW/VDIR, as in fs_tmpl */
+			};
+			uint64_t nfiles;
+			struct fs_dcursors *cur; /* on first readdir; fs->cur_lock */
+		} d;
+		struct { /* LINK */
+			int64_t vtime;
+		} l;
+	} u;
+	char name[]; /* NUL-terminated; a FILE with FS_NF_EXT has a struct
+		      * fs_fext after it (fs_node_fext) */
+};
+
+/* A FILE whose entry needs more than the common fields (packed, sparse), or
+ * that was first reached through a view (its directory is then not `up`). */
+#define FS_NF_EXT 1
+#define FS_NF_SRC 2 /* pdir is in the fext, not up's dir_id */
+struct fs_fext {
+	uint64_t pdir, stored, zhdr;
+	uint32_t zchunk, nchunks;
+};
+
+static inline struct fs_fext *fs_node_fext(const struct fs_node *n)
+{
+	size_t o = (offsetof(struct fs_node, name) + n->namelen + 1 + 7) & ~(size_t)7;
+
+	return (struct fs_fext *)(void *)((char *)n + o);
+}
 
 struct fs {
 	struct idx_store *store;
@@ -121,11 +178,12 @@ static inline fuse_ino_t fs_nodeid(const struct fs *fs, const struct fs_node *n)
 {
 	return n == fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
 }
-/* Find the node with tmpl's key (kind, ds, ver, pdir, name) or insert a copy
- * of tmpl whose path is `dirpath` + sep + name; either way take one kernel
- * reference.  NULL on ENOMEM. */
-struct fs_node *fs_node_get(struct fs *fs, const struct fs_node *tmpl, const char *dirpath,
-			    char sep, const char *name, size_t namelen);
+/* Find the node with tmpl's key (kind, ds, ver, pdir, name) or insert one
+ * made from tmpl under parent node up; either way take one kernel
+ * reference.  up must be held (by the kernel or the caller) until this
+ * returns.  NULL on ENOMEM. */
+struct fs_node *fs_node_get(struct fs *fs, const struct fs_tmpl *tmpl, struct fs_node *up,
+			    const char *name, size_t namelen);
 void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t nlookup);
 /* Dataset and link nodes (nodeids and names), for the poller to invalidate.
  * Returns a malloc'd array of *count entries (NULL when empty). */
@@ -139,6 +197,25 @@ struct fs_dyn *fs_node_dynamic(struct fs *fs, size_t *count);
 /* Each node returned is pinned (one more reference) until this. */
 void fs_node_dynamic_release(struct fs *fs, struct fs_dyn *v, size_t count);
 uint64_t fs_ino_mix(uint64_t tag, uint64_t a, uint64_t b, uint64_t c);
+uint64_t fs_node_ino(const struct fs_node *n);
+/* dir id of the directory holding a DIR or FILE (VIEW: its own vdir,
+ * VDIR: its parent's). */
+uint64_t fs_node_pdir(const struct fs_node *n);
+/* The file's index entry as the reader wants it (no xxh, no ver). */
+void fs_node_entry(const struct fs_node *n, struct idx_entry *e);
+/* Paths, rebuilt on demand into buf[cap] (NUL-terminated); each returns
+ * the length or -errno.  t is needed for a file first reached through a
+ * view (its directory's path comes from the index).
+ * fs_node_path: the name for log lines ("ds@v3/a/b.jpg", "ds/latest").
+ * fs_node_rel: of a VERSION/DIR/FILE inside its version ("" for the root).
+ * fs_node_dirrel: of the directory holding a FILE, inside its version. */
+int fs_node_path(struct idx_txn *t, const struct fs_node *n, char *buf, size_t cap);
+int fs_node_rel(struct idx_txn *t, const struct fs_node *n, char *buf, size_t cap);
+int fs_node_dirrel(struct idx_txn *t, const struct fs_node *n, char *buf, size_t cap);
+/* The dataset node a node hangs under (NULL for the root). */
+const struct fs_node *fs_node_dataset(const struct fs_node *n);
+#define FS_REL_MAX (CM_PATH_MAX + IDX_NAME_MAX + 2)
+#define FS_PATH_MAX (FS_REL_MAX + 2 * IDX_NAME_MAX + 16)
 
 /* worker.c: the calling thread's read txn (renewed) and buffer. */
 int fs_txn_enter(struct fs *fs, struct idx_txn **t);
@@ -167,21 +244,23 @@ void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 /* Lookup helpers shared by lookup and readdirplus: build the child node
  * template of parent `p` for a dataset-level name (version dir or link). */
 int fs_dataset_child(struct fs *fs, struct idx_txn *t, const struct fs_node *p,
-		     const char *name, size_t namelen, struct fs_node *tmpl);
+		     const char *name, size_t namelen, struct fs_tmpl *tmpl);
 int fs_version_tmpl(struct fs *fs, struct idx_txn *t, uint32_t ds, uint32_t ver,
-		    struct fs_node *tmpl);
-void fs_entry_tmpl(const struct fs_node *p, const struct idx_entry *e, struct fs_node *tmpl);
+		    struct fs_tmpl *tmpl);
+/* A child of directory dir_id (DIR or FILE) at ds, ver. */
+void fs_entry_tmpl(uint32_t ds, uint32_t ver, uint64_t dir_id, const struct idx_entry *e,
+		   struct fs_tmpl *tmpl);
 
 /* view.c: views inside the mount.  A file in a view is the version's own
  * node (the same nodeid and inode as under vN/), so reads, xattrs and the
  * policy need nothing new; view directories list materialized rows. */
 int fs_view_tmpl(struct idx_txn *t, const struct fs_node *ds, const char *name, size_t len,
-		 struct fs_node *tmpl);
-/* A child of a VIEW/VDIR node: *tmpl, and in dirpath (CM_PATH_MAX + 300
- * bytes) the path its node hangs under ("ds@vN/src/dir" for a file, the
- * view dir's path otherwise) and *sep.  -ENOENT when absent. */
-int fs_vdir_child(struct idx_txn *t, const struct fs_node *p, const char *name, size_t len,
-		  const struct idx_vrow *row, struct fs_node *tmpl, char *dirpath, char *sep);
+		 struct fs_tmpl *tmpl);
+/* The template of the child `row` of a VIEW/VDIR node; for a file, with
+ * rel != NULL, *rel and *rellen the path of its source directory inside
+ * the version (borrowed from t).  -ENOENT when the source is gone. */
+int fs_vdir_child(struct idx_txn *t, const struct fs_node *p, const struct idx_vrow *row,
+		  struct fs_tmpl *tmpl, const char **rel, size_t *rellen);
 /* Visibility of a VIEW/VDIR node for this caller (1 visible). */
 struct fs_preq;
 int fs_view_visible(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver,
@@ -222,13 +301,9 @@ static inline int fs_preq_active(const struct fs_preq *q)
 {
 	return q->p != NULL;
 }
-/* Decide for file `name` in directory node dir (VERSION or DIR).  *dep is
- * set to 1 when the answer may differ between callers.  Returns 0 or
- * -errno (then treat as hidden). */
-int fs_pol_entry(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir,
-		 const char *name, size_t namelen, struct pol_decision *d, int *dep);
-/* The same for file name in source directory dir_id (path rel) of a
- * version: for entries listed somewhere else than their directory (views). */
+/* Decide for file `name` in source directory dir_id (path rel inside the
+ * version) of a version.  *dep is set to 1 when the answer may differ
+ * between callers.  Returns 0 or -errno (then treat as hidden). */
 int fs_pol_src(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
 	       const char *rel, size_t rellen, const char *name, size_t namelen,
 	       struct pol_decision *d, int *dep);
@@ -251,14 +326,13 @@ int fs_pol_node(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
 		struct pol_decision *d, int *dep);
 /* Kernel cache timeout for an entry decided with d (dep: caller-dependent). */
 double fs_pol_timeout(struct fs_preq *q, double dflt, int dep, int64_t until);
-/* Audit one decision (op "lookup", "open", "read"). */
-void fs_pol_audit(struct fs_preq *q, const char *op, const struct fs_node *n,
+/* Audit one decision (op "lookup", "open", "read"); t as for
+ * fs_node_rel. */
+void fs_pol_audit(struct fs_preq *q, struct idx_txn *t, const char *op, const struct fs_node *n,
 		  const char *name, size_t namelen, const struct pol_decision *d);
 /* Poller: reload on SIGHUP or file change, expiry; returns 1 when the
  * kernel's caches must be invalidated broadly. */
 int fs_pol_poll(struct fs *fs, int hup);
-/* Relative path of a node inside its version ("" for the version root). */
-const char *fs_node_rel(const struct fs_node *n);
 
 /* audit.c: a JSON-lines sink that never blocks a request: lines go through
  * a bounded queue to a writer thread; a full queue drops (and counts). */

@@ -44,7 +44,7 @@ static int parse_vname(const char *name, size_t len, uint32_t *ver)
 }
 
 int fs_version_tmpl(struct fs *fs, struct idx_txn *t, uint32_t ds, uint32_t ver,
-		    struct fs_node *tmpl)
+		    struct fs_tmpl *tmpl)
 {
 	struct idx_version v;
 	int rc;
@@ -65,7 +65,7 @@ int fs_version_tmpl(struct fs *fs, struct idx_txn *t, uint32_t ds, uint32_t ver,
 }
 
 static int link_tmpl(struct idx_txn *t, uint32_t ds, const char *name, size_t len,
-		     uint32_t target, struct fs_node *tmpl)
+		     uint32_t target, struct fs_tmpl *tmpl)
 {
 	struct idx_version v;
 	int rc = idx_version_get(t, ds, target, &v);
@@ -81,19 +81,20 @@ static int link_tmpl(struct idx_txn *t, uint32_t ds, const char *name, size_t le
 	return 0;
 }
 
-void fs_entry_tmpl(const struct fs_node *p, const struct idx_entry *e, struct fs_node *tmpl)
+void fs_entry_tmpl(uint32_t ds, uint32_t ver, uint64_t dir_id, const struct idx_entry *e,
+		   struct fs_tmpl *tmpl)
 {
 	memset(tmpl, 0, sizeof(*tmpl));
 	tmpl->kind = e->type == IDX_ENT_DIR ? FS_DIR : FS_FILE;
-	tmpl->ds = p->ds;
-	tmpl->ver = p->ver;
-	tmpl->pdir = p->e.dir_id;
+	tmpl->ds = ds;
+	tmpl->ver = ver;
+	tmpl->pdir = dir_id;
 	tmpl->e = *e;
-	tmpl->ino = e->type == IDX_ENT_DIR ? fs_ino_mix(FS_DIR, p->ds, p->ver, e->dir_id) : e->eid;
+	tmpl->ino = e->type == IDX_ENT_DIR ? fs_ino_mix(FS_DIR, ds, ver, e->dir_id) : e->eid;
 }
 
 int fs_dataset_child(struct fs *fs, struct idx_txn *t, const struct fs_node *p,
-		     const char *name, size_t len, struct fs_node *tmpl)
+		     const char *name, size_t len, struct fs_tmpl *tmpl)
 {
 	struct idx_dataset d;
 	uint32_t ver;
@@ -118,7 +119,7 @@ int fs_dataset_child(struct fs *fs, struct idx_txn *t, const struct fs_node *p,
 	return link_tmpl(t, d.id, name, len, ver, tmpl);
 }
 
-static int dataset_tmpl(struct idx_txn *t, const char *name, struct fs_node *tmpl)
+static int dataset_tmpl(struct idx_txn *t, const char *name, struct fs_tmpl *tmpl)
 {
 	struct idx_dataset d;
 	int rc = idx_dataset_get(t, name, &d);
@@ -141,11 +142,9 @@ static int do_lookup(struct fs *fs, fuse_req_t req, struct idx_txn *t, struct fs
 		     const char *name, struct fuse_entry_param *ep)
 {
 	size_t len = strlen(name);
-	struct fs_node tmpl, *n;
-	const char *dirpath = NULL;
-	char vpath[CM_PATH_MAX + 300];
+	struct fs_tmpl tmpl;
+	struct fs_node *n;
 	struct idx_vrow row;
-	char sep = '/';
 	struct idx_entry e;
 	struct pol_decision d;
 	struct fs_preq q;
@@ -160,48 +159,42 @@ static int do_lookup(struct fs *fs, fuse_req_t req, struct idx_txn *t, struct fs
 		break;
 	case FS_DATASET:
 		rc = fs_dataset_child(fs, t, p, name, len, &tmpl);
-		dirpath = p->path;
-		if (rc == 0 && tmpl.kind == FS_VERSION)
-			sep = '@';
 		break;
 	case FS_VERSION:
 	case FS_DIR:
-		rc = idx_lookup(t, p->ds, p->ver, p->e.dir_id, name, len, &e);
+		rc = idx_lookup(t, p->ds, p->ver, p->u.d.dir_id, name, len, &e);
 		if (rc == -ENOENT) {
 			ep->ino = 0;
 			ep->entry_timeout = FS_TIMEOUT_FOREVER;
 			return 0;
 		}
 		if (rc == 0)
-			fs_entry_tmpl(p, &e, &tmpl);
-		dirpath = p->path;
+			fs_entry_tmpl(p->ds, p->ver, p->u.d.dir_id, &e, &tmpl);
 		break;
 	case FS_VIEW:
 	case FS_VDIR:
-		rc = idx_vtree_lookup(t, p->e.dir_id, name, len, &row);
+		rc = idx_vtree_lookup(t, p->u.d.dir_id, name, len, &row);
 		if (rc == -ENOENT) {
 			ep->ino = 0; /* a view directory never changes either */
 			ep->entry_timeout = FS_TIMEOUT_FOREVER;
 			return 0;
 		}
 		if (rc == 0)
-			rc = fs_vdir_child(t, p, name, len, &row, &tmpl, vpath, &sep);
+			rc = fs_vdir_child(t, p, &row, &tmpl, NULL, NULL);
 		if (rc == -ENOENT)
 			rc = -EIO; /* a row whose source is gone: the index is damaged */
-		dirpath = vpath;
 		break;
 	default:
 		return -ENOTDIR;
 	}
 	if (rc < 0)
 		return rc == -ENOENT ? rc : -EIO;
-	tmpl.parent = fs_nodeid(fs, p);
-	n = fs_node_get(fs, &tmpl, dirpath, sep, name, len);
+	n = fs_node_get(fs, &tmpl, p, name, len);
 	if (!n)
 		return -ENOMEM;
 	fs_preq_init(&q, fs, req);
 	if (!fs_pol_node(&q, t, n, &d, &dep)) {
-		fs_pol_audit(&q, "lookup", n, NULL, 0, &d);
+		fs_pol_audit(&q, t, "lookup", n, NULL, 0, &d);
 		fs_node_forget(fs, n, 1);
 		return -ENOENT;
 	}

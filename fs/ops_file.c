@@ -5,7 +5,8 @@
  * open (or audits opens): the kernel then never sends OPEN, RELEASE or FLUSH
  * again and keeps file pages cached across opens, which is what makes later
  * passes over small files fast.  READ therefore gets no file handle and finds
- * the file from its nodeid, whose node holds a copy of the index entry; it
+ * the file from its nodeid, whose node holds what the read needs of the
+ * index entry; it
  * checks the policy again, so that a forget or a reload reaches files that
  * are already open.  OPENDIR is always served, to keep listings that depend
  * on the caller out of the kernel's shared readdir cache. */
@@ -29,6 +30,8 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct idx_txn *t;
 	struct pol_decision d;
 	struct fs_preq q;
+	struct idx_entry e;
+	char what[FS_PATH_MAX];
 	ssize_t got;
 	void *buf;
 	int rc, dep;
@@ -38,12 +41,12 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	if (off < 0 || (uint64_t)off >= n->e.size || size == 0) {
+	if (off < 0 || (uint64_t)off >= n->u.f.size || size == 0) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if (size > n->e.size - (uint64_t)off)
-		size = (size_t)(n->e.size - (uint64_t)off);
+	if (size > n->u.f.size - (uint64_t)off)
+		size = (size_t)(n->u.f.size - (uint64_t)off);
 	buf = fs_worker_buf(fs, size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -61,12 +64,15 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rc = -EACCES;
 	if (rc < 0) {
 		/* Forgotten, expired or no longer granted while open. */
-		fs_pol_audit(&q, "read", n, NULL, 0, &d);
+		fs_pol_audit(&q, t, "read", n, NULL, 0, &d);
 		fs_txn_leave(t);
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	got = idx_reader_pread(fs->reader, t, &n->e, buf, size, (uint64_t)off, n->path);
+	fs_node_entry(n, &e);
+	if (fs_node_path(t, n, what, sizeof(what)) < 0)
+		snprintf(what, sizeof(what), "%s", n->name);
+	got = idx_reader_pread(fs->reader, t, &e, buf, size, (uint64_t)off, what);
 	fs_txn_leave(t);
 	if (got < 0)
 		fuse_reply_err(req, (int)-got);
@@ -103,9 +109,9 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = ENOENT;
 	else if (d.effect != POL_ALLOW)
 		err = EACCES;
-	fs_txn_leave(t);
 	if (n->kind == FS_FILE)
-		fs_pol_audit(&q, "open", n, NULL, 0, &d);
+		fs_pol_audit(&q, t, "open", n, NULL, 0, &d);
+	fs_txn_leave(t);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -252,9 +258,9 @@ static int xa_attr_cb(const struct idx_attr *a, void *ctx)
 static int xa_do(struct fs *fs, struct idx_txn *t, const struct fs_node *n, const char *name,
 		 struct xa *x)
 {
-	char val[IDX_NAME_MAX + 64];
+	char val[IDX_NAME_MAX + 64], rel[FS_REL_MAX];
 	struct idx_shard sh;
-	const char *rel;
+	struct idx_entry e;
 	int rc;
 
 	if (n->kind == FS_VERSION) {
@@ -270,7 +276,15 @@ static int xa_do(struct fs *fs, struct idx_txn *t, const struct fs_node *n, cons
 	}
 	if (n->kind != FS_FILE)
 		return name ? -ENODATA : 0;
-	rel = fs_node_rel(n);
+	rc = fs_node_rel(t, n, rel, sizeof(rel));
+	if (rc < 0)
+		return rc == -ENAMETOOLONG ? rc : -EIO;
+	/* The rarely wanted fields are not kept in the node. */
+	if (name &&
+	    (!strcmp(name, XA_PREFIX "version") || !strcmp(name, XA_PREFIX "xxh64") ||
+	     !strcmp(name, XA_PREFIX "shard")) &&
+	    idx_lookup(t, n->ds, n->ver, fs_node_pdir(n), n->name, n->namelen, &e) < 0)
+		return -EIO;
 	if (!name) {
 		xa_name(x, XA_PREFIX "sample");
 		xa_name(x, XA_PREFIX "version");
@@ -280,19 +294,19 @@ static int xa_do(struct fs *fs, struct idx_txn *t, const struct fs_node *n, cons
 		xa_put(x, rel, cm_sample_key_len(rel, strlen(rel)));
 		return 0;
 	} else if (!strcmp(name, XA_PREFIX "version")) {
-		snprintf(val, sizeof(val), "v%u", n->e.ver);
+		snprintf(val, sizeof(val), "v%u", e.ver);
 		xa_put(x, val, strlen(val));
 		return 0;
 	} else if (!strcmp(name, XA_PREFIX "xxh64")) {
-		snprintf(val, sizeof(val), "%016" PRIx64, n->e.xxh);
+		snprintf(val, sizeof(val), "%016" PRIx64, e.xxh);
 		xa_put(x, val, strlen(val));
 		return 0;
 	} else if (!strcmp(name, XA_PREFIX "shard")) {
-		rc = idx_shard_get(t, n->e.shard, &sh);
+		rc = idx_shard_get(t, e.shard, &sh);
 		if (rc < 0)
 			return rc == -ENOENT ? -ENODATA : -EIO;
 		xa_put(x, sh.path, strlen(sh.path));
-		snprintf(val, sizeof(val), ":%" PRIu64 "+%" PRIu64, n->e.offset, n->e.stored);
+		snprintf(val, sizeof(val), ":%" PRIu64 "+%" PRIu64, e.offset, e.stored);
 		xa_put(x, val, strlen(val));
 		return 0;
 	} else if (!strncmp(name, XA_ATTR, strlen(XA_ATTR))) {
@@ -300,8 +314,8 @@ static int xa_do(struct fs *fs, struct idx_txn *t, const struct fs_node *n, cons
 	} else {
 		return -ENODATA;
 	}
-	rc = idx_sample_attrs(t, n->ds, n->ver, n->pdir, n->path + n->nameoff, n->namelen,
-			      xa_attr_cb, x, NULL);
+	rc = idx_sample_attrs(t, n->ds, n->ver, fs_node_pdir(n), n->name, n->namelen, xa_attr_cb, x,
+			      NULL);
 	if (rc < 0 && rc != -ENOENT)
 		return -EIO;
 	if (x->want && !x->found)

@@ -81,13 +81,6 @@ int64_t fs_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-const char *fs_node_rel(const struct fs_node *n)
-{
-	const char *p = strchr(n->path, '/');
-
-	return p ? p + 1 : "";
-}
-
 /* ---- per-worker state ---------------------------------------------------- */
 
 static void scope_clear(struct wscope *s)
@@ -433,15 +426,6 @@ static int decide(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ve
 	return 0;
 }
 
-int fs_pol_entry(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir, const char *name,
-		 size_t namelen, struct pol_decision *d, int *dep)
-{
-	const char *rel = fs_node_rel(dir);
-
-	return decide(q, t, dir->ds, dir->ver, dir->e.dir_id, rel, strlen(rel), name, namelen, d,
-		      dep);
-}
-
 int fs_pol_src(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver, uint64_t dir_id,
 	       const char *rel, size_t rellen, const char *name, size_t namelen,
 	       struct pol_decision *d, int *dep)
@@ -452,10 +436,19 @@ int fs_pol_src(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver, 
 int fs_pol_file(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
 		struct pol_decision *d, int *dep)
 {
-	const char *rel = fs_node_rel(n);
-	size_t dl = cm_dirname_len(rel, strlen(rel));
+	char rel[FS_REL_MAX];
+	int dl;
 
-	return decide(q, t, n->ds, n->ver, n->pdir, rel, dl, n->path + n->nameoff, n->namelen, d,
+	*dep = 0;
+	if (!q->p) {
+		memset(d, 0, sizeof(*d));
+		d->until = INT64_MAX;
+		return 0;
+	}
+	dl = fs_node_dirrel(t, n, rel, sizeof(rel));
+	if (dl < 0)
+		return dl;
+	return decide(q, t, n->ds, n->ver, fs_node_pdir(n), rel, (size_t)dl, n->name, n->namelen, d,
 		      dep);
 }
 
@@ -572,13 +565,17 @@ static int dir_vis(struct fs_preq *q, struct idx_txn *t, struct wscope *s, uint6
 int fs_pol_dir_all(struct fs_preq *q, struct idx_txn *t, const struct fs_node *dir, int *dep)
 {
 	struct pol_target tg = { 0 };
-	/* A view's rows come from anywhere in its version: ask of the root. */
-	const char *rel = dir->kind == FS_VIEW || dir->kind == FS_VDIR ? "" : fs_node_rel(dir);
+	char rel[FS_REL_MAX];
 	struct wscope *s;
 
 	*dep = 0;
 	if (!q->p)
 		return 1;
+	rel[0] = '\0';
+	/* A view's rows come from anywhere in its version: ask of the root. */
+	if (dir->kind != FS_VIEW && dir->kind != FS_VDIR &&
+	    fs_node_rel(t, dir, rel, sizeof(rel)) < 0)
+		return 0;
 	s = scope(q, t, dir->ds, dir->ver);
 	if (!s || rules_vis(q, s, rel) != 1)
 		return 0;
@@ -744,12 +741,16 @@ int fs_pol_node(struct fs_preq *q, struct idx_txn *t, const struct fs_node *n,
 		vis = fs_pol_dir(q, t, n->ds, n->ver, IDX_ROOT_DIR, "", dep);
 		break;
 	case FS_VERSION:
-	case FS_DIR:
-		vis = fs_pol_dir(q, t, n->ds, n->ver, n->e.dir_id, fs_node_rel(n), dep);
+	case FS_DIR: {
+		char rel[FS_REL_MAX];
+
+		vis = fs_node_rel(t, n, rel, sizeof(rel)) >= 0 &&
+		      fs_pol_dir(q, t, n->ds, n->ver, n->u.d.dir_id, rel, dep);
 		break;
+	}
 	case FS_VIEW:
 	case FS_VDIR:
-		vis = fs_view_visible(q, t, n->ds, n->ver, n->vsrc, dep);
+		vis = fs_view_visible(q, t, n->ds, n->ver, n->u.d.vsrc, dep);
 		break;
 	case FS_FILE:
 		if (fs_pol_file(q, t, n, d, dep) < 0) {

@@ -348,7 +348,6 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	if (rc < 0)
 		goto out;
 	fs->root->kind = FS_ROOT;
-	fs->root->ino = FUSE_ROOT_ID;
 	fs->root->nlookup = 1;
 	rc = idx_store_open(&fs->store, store, IDX_RDONLY);
 	if (rc < 0) {

@@ -15,7 +15,7 @@
 #include "fs/fs_int.h"
 
 int fs_view_tmpl(struct idx_txn *t, const struct fs_node *ds, const char *name, size_t len,
-		 struct fs_node *tmpl)
+		 struct fs_tmpl *tmpl)
 {
 	struct idx_view v;
 	int rc = idx_view_get(t, ds->ds, name, len, &v);
@@ -35,52 +35,37 @@ int fs_view_tmpl(struct idx_txn *t, const struct fs_node *ds, const char *name, 
 	return 0;
 }
 
-/* "ds@vN" or "ds@vN/src/dir" for source dir src of view node p. */
-static int src_dirpath(struct idx_txn *t, const struct fs_node *p, uint64_t src, char *out,
-		       size_t outlen)
+int fs_vdir_child(struct idx_txn *t, const struct fs_node *p, const struct idx_vrow *row,
+		  struct fs_tmpl *tmpl, const char **rel, size_t *rellen)
 {
-	const char *slash = strchr(p->path, '/');
-	size_t dslen = slash ? (size_t)(slash - p->path) : strlen(p->path);
 	const char *sp = "";
 	size_t sl = 0;
-	int n, rc;
+	int rc;
 
-	if (src != IDX_ROOT_DIR && (rc = idx_dir_path(t, p->ds, src, &sp, &sl)) < 0)
-		return rc;
-	n = snprintf(out, outlen, "%.*s@v%u%s%.*s", (int)dslen, p->path, p->ver, sl ? "/" : "",
-		     (int)sl, sp);
-	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
-}
-
-int fs_vdir_child(struct idx_txn *t, const struct fs_node *p, const char *name, size_t len,
-		  const struct idx_vrow *row, struct fs_node *tmpl, char *dirpath, char *sep)
-{
-	struct idx_entry e;
-	struct fs_node par;
-
-	*sep = '/';
 	if (row->type == IDX_ENT_DIR) {
 		memset(tmpl, 0, sizeof(*tmpl));
 		tmpl->kind = FS_VDIR;
 		tmpl->ds = p->ds;
 		tmpl->ver = p->ver;
-		tmpl->pdir = p->e.dir_id;
+		tmpl->pdir = p->u.d.dir_id;
 		tmpl->e.type = IDX_ENT_DIR;
 		tmpl->e.dir_id = row->vdir;
-		tmpl->e.mtime = p->e.mtime;
-		tmpl->vtime = p->vtime;
+		tmpl->e.mtime = p->u.d.mtime;
+		tmpl->vtime = p->u.d.mtime;
 		tmpl->vsrc = row->src;
 		tmpl->ino = fs_ino_mix(FS_VDIR, row->vdir, 0, 0);
-		snprintf(dirpath, CM_PATH_MAX + 300, "%s", p->path);
 		return 0;
 	}
-	e = row->e;
-	memset(&par, 0, sizeof(par));
-	par.ds = p->ds;
-	par.ver = p->ver;
-	par.e.dir_id = row->src;
-	fs_entry_tmpl(&par, &e, tmpl);
-	return src_dirpath(t, p, row->src, dirpath, CM_PATH_MAX + 300);
+	/* The file's node is the version's own: its path is its source
+	 * directory's, which must exist. */
+	if (row->src != IDX_ROOT_DIR && (rc = idx_dir_path(t, p->ds, row->src, &sp, &sl)) < 0)
+		return rc;
+	fs_entry_tmpl(p->ds, p->ver, row->src, &row->e, tmpl);
+	if (rel) {
+		*rel = sp;
+		*rellen = sl;
+	}
+	return 0;
 }
 
 int fs_view_visible(struct fs_preq *q, struct idx_txn *t, uint32_t ds, uint32_t ver,
