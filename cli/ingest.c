@@ -120,6 +120,7 @@ int cli_ingest(int argc, char **argv)
 	labels = cli_take_opt(&argc, argv, NULL, "--labels");
 	skip_bad = cli_take_flag(&argc, argv, NULL, "--skip-bad");
 	o.checksum = !cli_take_flag(&argc, argv, NULL, "--no-checksum");
+	o.progress = isatty(2);
 	pack = cli_take_opt(&argc, argv, NULL, "--pack");
 	level_given = 0;
 	for (int i = 1; i < argc; i++) {

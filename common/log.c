@@ -12,6 +12,7 @@
 static const char *log_ident = "sievefs";
 static int log_syslog;
 static int log_debug;
+static int progress_shown; /* a progress line is on stderr; atomic */
 
 void cm_log_init(const char *ident, int use_syslog, int debug)
 {
@@ -40,7 +41,10 @@ void cm_log(enum cm_log_level level, const char *fmt, ...)
 		va_end(ap);
 		return;
 	}
-	n = snprintf(line, sizeof(line), "%s: ", log_ident);
+	n = 0;
+	if (__atomic_exchange_n(&progress_shown, 0, __ATOMIC_RELAXED))
+		n = snprintf(line, sizeof(line), "\r\033[K");
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s: ", log_ident);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -50,6 +54,25 @@ void cm_log(enum cm_log_level level, const char *fmt, ...)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+void cm_log_progress(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "\r");
+
+	if (fmt) {
+		va_start(ap, fmt);
+		n += vsnprintf(line + n, sizeof(line) - (size_t)n - 4, fmt, ap);
+		va_end(ap);
+		if ((size_t)n > sizeof(line) - 4)
+			n = (int)sizeof(line) - 4;
+	}
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "\033[K");
+	__atomic_store_n(&progress_shown, fmt != NULL, __ATOMIC_RELAXED);
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
 }

@@ -14,6 +14,11 @@ int cm_log_debug_enabled(void);
 void cm_log(enum cm_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A progress line on stderr ("\r" text, cleared to the end of the line),
+ * rewritten in place by the next call; a message logged meanwhile erases
+ * it first.  NULL erases it.  Callers show one only on a terminal. */
+void cm_log_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define cm_err(...) cm_log(CM_LOG_ERR, __VA_ARGS__)
 #define cm_warn(...) cm_log(CM_LOG_WARN, __VA_ARGS__)
 #define cm_info(...) cm_log(CM_LOG_INFO, __VA_ARGS__)

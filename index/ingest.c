@@ -1,14 +1,16 @@
 /* index/ingest.c - index tar shards and directories in place.
  *
- * Each source is handled in three steps so that a bad source changes nothing:
- * (1) walk its headers (or directory tree) into a plan, refusing members that
- * cannot be served (devices, FIFOs, '..' paths, dangling or escaping links)
- * and failing on malformed archives; (2) read the data once, sequentially, to
- * checksum every member; (3) put the members into the commit.  Links resolve
- * at step (1) to their target's bytes.  Sparse members keep their map of
- * data segments (written to the `sparse` table at step 3) and are checksummed
- * over their logical bytes, holes hashed from a static zero block.  `.cls`
- * and `.json` members also become attributes of their sample. */
+ * A tar is read once, front to back, by a walker thread: each header, then
+ * the member's data for its checksum, refusing members that cannot be
+ * served (devices, FIFOs, '..' paths) and failing on malformed archives.
+ * The caller's thread puts the members into the commit as batches arrive;
+ * links wait for the end of the shard and resolve to their target's bytes
+ * (or are refused: dangling, escaping).  A source runs inside a savepoint,
+ * so one that turns out bad changes nothing.  A directory is walked into a
+ * plan, each file read to checksum it, then put.  Sparse members keep their
+ * map of data segments (the `sparse` table) and are checksummed over their
+ * logical bytes, holes hashed from a static zero block.  `.cls` and `.json`
+ * members also become attributes of their sample. */
 #include "config.h"
 
 #include <dirent.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/hash.h"
@@ -837,6 +840,24 @@ static void *walker_run(void *arg)
 	return NULL;
 }
 
+/* At most once a second, on a terminal: how far the source is. */
+static void progress(const struct idx_ingest_opts *o, const char *src, size_t files,
+		     uint64_t at, uint64_t size, time_t *last)
+{
+	time_t now = time(NULL);
+
+	if (!o->progress || now == *last)
+		return;
+	*last = now;
+	cm_log_progress("%s: %zu files, %" PRIu64 "%%", src, files, size ? at * 100 / size : 0);
+}
+
+static void progress_end(const struct idx_ingest_opts *o, time_t last)
+{
+	if (o->progress && last)
+		cm_log_progress(NULL);
+}
+
 /* Put the links, now that every member of the shard is known. */
 static int put_links(struct idx_commit *c, struct plan *p, const struct idx_backend *b,
 		     struct idx_bfile *f, char *err, size_t errlen)
@@ -868,6 +889,7 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 	struct batch *bt;
 	pthread_t th;
 	int64_t mtime;
+	time_t shown = 0;
 	int r, rp = 0;
 
 	cm_strset_init(&p.map);
@@ -908,13 +930,19 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 	/* Files go in as they come; the walker's error, if any, wins. */
 	while ((bt = walker_take(&w))) {
 		size_t from = p.n;
+		uint64_t at = 0;
 		if (rp == 0)
 			rp = plan_take(&p, bt);
 		if (rp < 0)
 			batch_free(bt);
-		for (size_t i = from; rp == 0 && i < p.n; i++)
-			if (pm(&p, i)->kind == M_FILE)
+		for (size_t i = from; rp == 0 && i < p.n; i++) {
+			const struct mem *m = pm(&p, i);
+			if (m->off > at)
+				at = m->off;
+			if (m->kind == M_FILE)
 				rp = put_member(c, &p, pm(&p, i), w.io.b, f, err, errlen);
+		}
+		progress(o, src, p.n, at, w.size, &shown);
 		if (rp < 0) {
 			pthread_mutex_lock(&w.mu);
 			w.stop = 1;
@@ -923,6 +951,7 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 		}
 	}
 	pthread_join(th, NULL);
+	progress_end(o, shown);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
 	st->refused += w.refused;
@@ -1062,6 +1091,7 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 	struct dwalk w = { .c = c, .p = &p, .root = abs, .rootlen = strlen(abs) };
 	const struct idx_backend *b = &idx_backend_posix;
 	unsigned char *buf = NULL;
+	time_t shown = 0;
 	int r;
 
 	cm_strset_init(&p.map);
@@ -1071,6 +1101,7 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 	for (size_t i = 0; r == 0 && i < p.n; i++) {
 		struct mem *m = pm(&p, i);
 		struct sumio io = { .b = b, .buf = buf };
+		progress(o, src, i, i, p.n, &shown);
 		if (m->kind != M_FILE)
 			continue;
 		r = b->open(m->link, &io.f);
@@ -1081,6 +1112,7 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 		b->close(io.f);
 	}
 	free(buf);
+	progress_end(o, shown);
 	/* Sidecars were captured by the read pass: no file is opened again. */
 	if (r == 0)
 		r = put_all(c, &p, b, NULL, err, errlen);

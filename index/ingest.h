@@ -24,8 +24,9 @@ struct idx_ingest_stats {
 
 /* Index one source: a tar file or a directory.  Warnings about refused
  * members go to the log (stderr).  On failure err holds one line
- * "SRC: offset N: reason" and the commit must not be finished with this
- * source half-applied: puts only start once the source parsed cleanly. */
+ * "SRC: offset N: reason" and nothing of the source is in the commit (a
+ * tar's puts are undone through a savepoint), so the caller may go on with
+ * other sources or abort. */
 int idx_ingest_src(struct idx_commit *c, const char *src, const struct idx_ingest_opts *o,
 		   struct idx_ingest_stats *st, char *err, size_t errlen);
 

@@ -9,7 +9,7 @@ S=$SIEVEFS
 T=$(mktemp -d /tmp/sievefs-stream.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-plan 14
+plan 16
 
 # 6,000 samples of two members (12,000 members: three batches), labels in
 # the .cls sidecars; the last member of big.tar is 1 MiB of data.
@@ -67,5 +67,15 @@ check_eq "link then file: the file (last) wins" "file1" "$("$S" cat st lk@v1/dup
 check_eq "file then link: the link (last) wins" "beta" "$("$S" cat st lk@v1/dup2.txt)"
 "$S" ingest st hl biglinks.tar -m hl > /dev/null 2>&1
 check_eq "a hard link three batches after its target" "img 000000" "$("$S" cat st hl@v1/zzz-hard.jpg)"
+
+# Progress: a line rewritten in place on a terminal, nothing elsewhere.
+if command -v script > /dev/null; then
+	out=$(script -qec "'$S' ingest st pg big.tar -m pg" /dev/null 2>&1 | tr '\r' '\n')
+	case $out in *"big.tar: "*" files, "*"%"*"pg v1: "*) ok "on a terminal: a progress line" ;; *) fail "progress"; diag "$out" ;; esac
+else
+	skip "on a terminal: a progress line (no script(1))"
+fi
+out=$("$S" ingest st pg2 big.tar -m pg 2>&1)
+case $out in *$'\r'*|*"%"*) fail "no progress off a terminal"; diag "$out" ;; *) ok "no progress off a terminal" ;; esac
 
 done_testing
