@@ -219,7 +219,15 @@ static int link_target(const char *from, const char *link, char *out, size_t out
 /* Links resolve by path within their source.  Map the paths links need
  * (their own and their targets') to the last member with that path, as the
  * commit will have it: files were put in order, and a link that is not the
- * last of its path is skipped and reported by put_links(). */
+ * last of its path is skipped and reported by put_links().  MAP_DIR marks a
+ * path that is a directory of some member (for the refusal message). */
+#define MAP_DIR (UINT64_C(1) << 63)
+
+static size_t map_last(const struct cm_strset_ent *e) /* index + 1, 0 if none */
+{
+	return e ? (size_t)(e->val & ~MAP_DIR) : 0;
+}
+
 static int build_map(struct plan *p)
 {
 	char target[CM_PATH_MAX + 1];
@@ -238,21 +246,15 @@ static int build_map(struct plan *p)
 			return r;
 	}
 	for (size_t i = 0; i < p->n; i++) {
-		const char *path = pm(p, i)->path;
+		const char *path = pm(p, i)->path, *s;
+		if (pm(p, i)->kind == M_DROP)
+			continue;
 		if ((e = cm_strset_get(&p->map, path, strlen(path))))
-			e->val = i + 1;
+			e->val = (e->val & MAP_DIR) | (i + 1);
+		for (s = strchr(path, '/'); s; s = strchr(s + 1, '/'))
+			if ((e = cm_strset_get(&p->map, path, (size_t)(s - path))))
+				e->val |= MAP_DIR;
 	}
-	return 0;
-}
-
-static int is_dir_in_plan(struct plan *p, const char *path)
-{
-	size_t n = strlen(path);
-
-	for (size_t i = 0; i < p->n; i++)
-		if (pm(p, i)->kind != M_DROP && !strncmp(pm(p, i)->path, path, n) &&
-		    pm(p, i)->path[n] == '/')
-			return 1;
 	return 0;
 }
 
@@ -282,18 +284,18 @@ static int resolve(struct plan *p, size_t i, int depth)
 	if (r < 0)
 		return r;
 	e = cm_strset_get(&p->map, target, strlen(target));
-	if (!e || !e->val || pm(p, e->val - 1)->kind == M_DROP || e->val - 1 == i) {
+	if (!map_last(e) || pm(p, map_last(e) - 1)->kind == M_DROP || map_last(e) - 1 == i) {
 		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' %s; refused", p->src, m->hdr,
 			m->path, m->link,
-			is_dir_in_plan(p, target) ? "names a directory (not supported)" : "dangles");
+			e && (e->val & MAP_DIR) ? "names a directory (not supported)" : "dangles");
 		return -ENOENT;
 	}
-	r = resolve(p, e->val - 1, depth + 1);
+	r = resolve(p, map_last(e) - 1, depth + 1);
 	if (r < 0)
 		return r;
-	m->target = e->val; /* index + 1 */
+	m->target = map_last(e); /* index + 1 */
 	{
-		const struct mem *t = pm(p, e->val - 1);
+		const struct mem *t = pm(p, m->target - 1);
 		while (t->kind != M_FILE)
 			t = pm(p, t->target - 1);
 		m->shard = t->shard;
@@ -868,7 +870,7 @@ static int put_links(struct idx_commit *c, struct plan *p, const struct idx_back
 		struct mem *m = pm(p, i);
 		if (m->kind == M_FILE || m->kind == M_DROP)
 			continue;
-		if (cm_strset_get(&p->map, m->path, strlen(m->path))->val != i + 1) {
+		if (map_last(cm_strset_get(&p->map, m->path, strlen(m->path))) != i + 1) {
 			cm_warn("%s: %s appears more than once; the last one wins", p->src,
 				m->path);
 			p->st->dups++;
