@@ -11,6 +11,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
 build=${BUILD_DIR:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac # relative to the source tree
 case $mode in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 
 packages="build-essential autoconf automake libtool pkg-config
@@ -43,7 +44,7 @@ compile() {
 
 demo() {
 	local d=/var/tmp/sievefs-demo S
-	S="$top/$build/sievefs"
+	S="$build/sievefs"
 	echo "== converting Fashion-MNIST (Debian package) to WebDataset shards in $d"
 	if grep -qs " $d/mnt " /proc/mounts; then "$S" umount "$d/mnt" || true; fi
 	rm -rf "$d"
@@ -96,7 +97,7 @@ EOT
 
 runtests() {
 	echo "== running the test suite"
-	cd "$top/$build"
+	cd "$build"
 	if ! make -j"$(nproc)" check; then
 		for f in $(find tests -name '*.log' ! -name test-suite.log); do
 			grep -qE '^(not ok|FAIL|ERROR)' "$f" 2>/dev/null && { echo "---- $f"; tail -40 "$f"; }
@@ -111,7 +112,7 @@ runtests() {
 	# unless SKIP_DEPS=1); E2E=0 leaves it out.
 	if [ "${E2E:-1}" != 0 ]; then
 		echo "== end to end: training through views (tests/e2e)"
-		"$top/tests/e2e/run.sh" "$top/$build"
+		"$top/tests/e2e/run.sh" "$build"
 	fi
 }
 
