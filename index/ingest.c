@@ -37,15 +37,15 @@
 #include "index/tar.h"
 
 #define SIDECAR_MAX (1u << 20)
-#define READ_CHUNK (4u << 20)
+#define READ_CHUNK (256u << 10)
 #define LINK_DEPTH 40
 
-enum { M_FILE, M_HARD, M_SYM, M_DROP };
-
+/* A file to put: a tar's regular member or a directory's file.  Links of a
+ * tar are kept apart (struct lnk) until the whole shard is known. */
 struct mem {
-	char *path;       /* in the plan's arena */
-	char *link;       /* in the plan's arena: link target, or a file's path */
-	int kind;
+	char *path;       /* in its batch's (or plan's) arena */
+	char *abs;        /* directory sources: the file to read */
+	uint32_t plen, dlen; /* strlen(path), cm_dirname_len(path) */
 	uint64_t shard;   /* shard id (directory sources: one per file) */
 	uint64_t hdr, off, size; /* size: logical */
 	int sparse;       /* a sparse tar member with holes: stored < size */
@@ -56,13 +56,13 @@ struct mem {
 	int64_t mtime;
 	uint64_t xxh;
 	char *side;       /* owned: a sidecar's bytes, read with the checksums */
-	size_t target;    /* links: resolved member index */
 };
 
-/* Paths are many and small: they live in 1 MiB blocks freed together. */
+/* Paths are many and small: they live in 1 MiB blocks freed together, or
+ * emptied together and filled again (arena_reset) when a batch is reused. */
 struct arena {
 	char **blk;
-	size_t nblk, used;
+	size_t nblk, cur, used; /* blocks, the one being filled, bytes used in it */
 };
 
 #define ARENA_BLOCK ((size_t)1 << 20)
@@ -75,36 +75,76 @@ static char *arena_dup(struct arena *a, const char *s)
 	if (n > ARENA_BLOCK)
 		return NULL;
 	if (!a->nblk || a->used + n > ARENA_BLOCK) {
-		char **b = realloc(a->blk, (a->nblk + 1) * sizeof(*b));
-		if (!b)
-			return NULL;
-		a->blk = b;
-		if (!(a->blk[a->nblk] = malloc(ARENA_BLOCK)))
-			return NULL;
-		a->nblk++;
+		if (a->nblk && a->cur + 1 < a->nblk) {
+			a->cur++;
+		} else {
+			char **b = realloc(a->blk, (a->nblk + 1) * sizeof(*b));
+			if (!b)
+				return NULL;
+			a->blk = b;
+			if (!(a->blk[a->nblk] = malloc(ARENA_BLOCK)))
+				return NULL;
+			a->cur = a->nblk++;
+		}
 		a->used = 0;
 	}
-	p = a->blk[a->nblk - 1] + a->used;
+	p = a->blk[a->cur] + a->used;
 	memcpy(p, s, n);
 	a->used += n;
 	return p;
 }
 
-/* Members in batches: the unit a tar's walker hands over (see below). */
+static void arena_reset(struct arena *a)
+{
+	a->cur = 0;
+	a->used = 0;
+}
+
+static void arena_free(struct arena *a)
+{
+	for (size_t i = 0; i < a->nblk; i++)
+		free(a->blk[i]);
+	free(a->blk);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Members in batches: the unit a tar's walker hands over (see below), and
+ * how a directory's plan holds its files. */
 #define BATCH 4096
 
 struct batch {
 	struct mem v[BATCH];
+	struct mem *ord[BATCH]; /* tar batches: v in key order */
 	size_t n;
+	struct arena names;     /* tar batches: the paths of v */
+	struct batch *next;     /* on the walker's free list */
 };
 
+static void batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->v[i].side);
+		free(b->v[i].sp);
+	}
+	b->n = 0;
+	arena_reset(&b->names);
+}
+
+static void batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	batch_clear(b);
+	arena_free(&b->names);
+	free(b);
+}
+
+/* A directory source's files, all of them, before any is put. */
 struct plan {
 	const char *src;
 	struct batch **bv;    /* all full but the last */
 	size_t nb, n;
-	size_t nlinks;
 	struct arena names;
-	struct cm_strset map; /* path -> index + 1; built only when there are links */
 	struct idx_ingest_stats *st;
 };
 
@@ -113,65 +153,116 @@ static struct mem *pm(const struct plan *p, size_t i)
 	return &p->bv[i / BATCH]->v[i % BATCH];
 }
 
-static void batch_free(struct batch *b)
-{
-	for (size_t i = 0; b && i < b->n; i++) {
-		free(b->v[i].side);
-		free(b->v[i].sp);
-	}
-	free(b);
-}
-
 static void plan_free(struct plan *p)
 {
 	for (size_t i = 0; i < p->nb; i++)
 		batch_free(p->bv[i]);
 	free(p->bv);
-	for (size_t i = 0; i < p->names.nblk; i++)
-		free(p->names.blk[i]);
-	free(p->names.blk);
-	cm_strset_free(&p->map);
+	arena_free(&p->names);
 }
 
-/* Append batch b (full, or the last) to the plan, which owns it from now. */
-static int plan_take(struct plan *p, struct batch *b)
-{
-	struct batch **v = realloc(p->bv, (p->nb + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	p->bv = v;
-	p->bv[p->nb++] = b;
-	for (size_t i = 0; i < b->n; i++)
-		p->nlinks += b->v[i].kind != M_FILE;
-	p->n += b->n;
-	return 0;
-}
-
-static int plan_add(struct plan *p, const char *path, int kind, struct mem **out)
+static int plan_add(struct plan *p, const char *path, struct mem **out)
 {
 	struct batch *b = p->nb ? p->bv[p->nb - 1] : NULL;
 	struct mem *m;
 
 	if (!b || b->n == BATCH) {
+		struct batch **v = realloc(p->bv, (p->nb + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->bv = v;
 		if (!(b = calloc(1, sizeof(*b))))
 			return -ENOMEM;
-		if (plan_take(p, b) < 0) {
-			free(b);
-			return -ENOMEM;
-		}
+		p->bv[p->nb++] = b;
 	}
 	m = &b->v[b->n];
 	memset(m, 0, sizeof(*m));
 	m->path = arena_dup(&p->names, path);
 	if (!m->path)
 		return -ENOMEM;
-	m->kind = kind;
 	b->n++;
 	p->n++;
-	p->nlinks += kind != M_FILE;
 	*out = m;
 	return 0;
+}
+
+/* ---- a tar's links ----
+ *
+ * A hard or symbolic link member becomes a file holding its target's bytes.
+ * Links are kept apart, in tar order, and put once the whole shard is
+ * known (a link may name a later member).  Files are put as they come, so
+ * by then a target that is a file of this shard is in the commit, where
+ * it is looked up; a target that is itself a link is resolved first.  The
+ * same path given again later in the tar wins: a link followed by a member
+ * of its path is dropped (and reported when the links are put). */
+
+enum { L_NEW, L_BUSY, L_OK, L_BAD, L_GONE };
+
+struct lnk {
+	char *path, *link;    /* in the links' arena */
+	uint64_t hdr;
+	int sym;              /* symbolic (relative to its directory), else hard */
+	int state;
+	struct idx_file f;    /* L_OK: where the target's bytes are */
+};
+
+struct links {
+	struct lnk *v;
+	size_t n, cap;
+	struct arena names;
+	struct cm_strset set; /* path -> index + 1 of its live link, 0 if none */
+};
+
+static void links_free(struct links *l)
+{
+	free(l->v);
+	arena_free(&l->names);
+	cm_strset_free(&l->set);
+}
+
+/* Link member tm, in tar order; the earlier link of its path, if any, is
+ * dropped. */
+static int links_add(struct links *l, const char *path, const char *link, uint64_t hdr, int sym)
+{
+	struct cm_strset_ent *e;
+	struct lnk *k;
+	int r;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct lnk *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	k = &l->v[l->n];
+	memset(k, 0, sizeof(*k));
+	k->path = arena_dup(&l->names, path);
+	k->link = arena_dup(&l->names, link);
+	if (!k->path || !k->link)
+		return -ENOMEM;
+	k->hdr = hdr;
+	k->sym = sym;
+	r = cm_strset_add(&l->set, k->path, strlen(k->path), &e);
+	if (r < 0)
+		return r;
+	if (e->val)
+		l->v[e->val - 1].state = L_GONE;
+	e->val = ++l->n;
+	return 0;
+}
+
+/* A file member of path after the links seen so far: a link of that path
+ * is dropped. */
+static void links_file(struct links *l, const char *path, size_t n)
+{
+	struct cm_strset_ent *e;
+
+	if (l->n && (e = cm_strset_get(&l->set, path, n)) && e->val) {
+		l->v[e->val - 1].state = L_GONE;
+		e->val = 0;
+	}
 }
 
 /* Normalise a link target relative to the directory of `from`.  Returns
@@ -216,115 +307,73 @@ static int link_target(const char *from, const char *link, char *out, size_t out
 	return o ? 0 : -EXDEV;
 }
 
-/* Links resolve by path within their source.  Map the paths links need
- * (their own and their targets') to the last member with that path, as the
- * commit will have it: files were put in order, and a link that is not the
- * last of its path is skipped and reported by put_links().  MAP_DIR marks a
- * path that is a directory of some member (for the refusal message). */
-#define MAP_DIR (UINT64_C(1) << 63)
-
-static size_t map_last(const struct cm_strset_ent *e) /* index + 1, 0 if none */
+/* Resolve link i of shard `shard` to the bytes it names (k->f), or refuse it
+ * with a message: 0 or -errno. */
+static int link_resolve(struct idx_commit *c, const char *src, struct links *l, size_t i,
+			uint64_t shard)
 {
-	return e ? (size_t)(e->val & ~MAP_DIR) : 0;
-}
-
-static int build_map(struct plan *p)
-{
-	char target[CM_PATH_MAX + 1];
+	struct lnk *k = &l->v[i];
 	struct cm_strset_ent *e;
+	struct idx_entry ent;
+	char target[CM_PATH_MAX + 1];
+	const char *why = NULL;
 	int r;
 
-	for (size_t i = 0; i < p->n; i++) {
-		const struct mem *m = pm(p, i);
-		if (m->kind == M_FILE || m->kind == M_DROP)
-			continue;
-		r = cm_strset_add(&p->map, m->path, strlen(m->path), &e);
-		if (r >= 0 && link_target(m->path, m->link, target, sizeof(target),
-					  m->kind == M_SYM) == 0)
-			r = cm_strset_add(&p->map, target, strlen(target), &e);
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		const char *path = pm(p, i)->path, *s;
-		if (pm(p, i)->kind == M_DROP)
-			continue;
-		if ((e = cm_strset_get(&p->map, path, strlen(path))))
-			e->val = (e->val & MAP_DIR) | (i + 1);
-		for (s = strchr(path, '/'); s; s = strchr(s + 1, '/'))
-			if ((e = cm_strset_get(&p->map, path, (size_t)(s - path))))
-				e->val |= MAP_DIR;
-	}
-	return 0;
-}
-
-static int resolve(struct plan *p, size_t i, int depth)
-{
-	struct mem *m = pm(p, i);
-	struct cm_strset_ent *e;
-	char target[CM_PATH_MAX + 1];
-	int r;
-
-	if (m->kind == M_FILE)
-		return 0;
-	if (m->kind == M_DROP)
-		return -ENOENT;
-	if (m->target)
-		return 0;
-	if (depth > LINK_DEPTH) {
-		cm_warn("%s: %s: too many levels of links; refused", p->src, m->path);
+	switch (k->state) {
+	case L_OK: return 0;
+	case L_BAD: return -ENOENT;
+	case L_BUSY:
+		cm_warn("%s: offset %" PRIu64 ": %s: links form a loop; refused", src, k->hdr,
+			k->path);
+		k->state = L_BAD;
 		return -ELOOP;
 	}
-	r = link_target(m->path, m->link, target, sizeof(target), m->kind == M_SYM);
+	k->state = L_BUSY;
+	r = link_target(k->path, k->link, target, sizeof(target), k->sym);
 	if (r == -EXDEV) {
-		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' escapes the dataset; refused",
-			p->src, m->hdr, m->path, m->link);
-		return r;
-	}
-	if (r < 0)
-		return r;
-	e = cm_strset_get(&p->map, target, strlen(target));
-	if (!map_last(e) || pm(p, map_last(e) - 1)->kind == M_DROP || map_last(e) - 1 == i) {
-		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' %s; refused", p->src, m->hdr,
-			m->path, m->link,
-			e && (e->val & MAP_DIR) ? "names a directory (not supported)" : "dangles");
-		return -ENOENT;
-	}
-	r = resolve(p, map_last(e) - 1, depth + 1);
-	if (r < 0)
-		return r;
-	m->target = map_last(e); /* index + 1 */
-	{
-		const struct mem *t = pm(p, m->target - 1);
-		while (t->kind != M_FILE)
-			t = pm(p, t->target - 1);
-		m->shard = t->shard;
-		m->off = t->off;
-		m->size = t->size;
-		m->sparse = t->sparse;
-		m->stored = t->stored;
-		m->mode = t->mode;
-		m->mtime = t->mtime;
-	}
-	return 0;
-}
-
-static int resolve_links(struct plan *p)
-{
-	int r;
-
-	if (!p->nlinks)
-		return 0;
-	r = build_map(p);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < p->n; i++) {
-		struct mem *m = pm(p, i);
-		if ((m->kind == M_HARD || m->kind == M_SYM) && resolve(p, i, 0) < 0) {
-			m->kind = M_DROP;
-			p->st->refused++;
+		why = "escapes the dataset";
+	} else if (r < 0) {
+		why = "is too long";
+	} else if ((e = cm_strset_get(&l->set, target, strlen(target))) && e->val &&
+		   e->val - 1 != i) {
+		struct lnk *t = &l->v[e->val - 1];
+		if (link_resolve(c, src, l, e->val - 1, shard) < 0) {
+			if (k->state == L_BAD) /* reported as part of a loop */
+				return -ENOENT;
+			why = "names a refused link";
+		} else {
+			k->f = t->f;
+		}
+	} else if (e && e->val) {
+		why = "names itself";
+	} else {
+		r = idx_resolve(idx_commit_txn(c), idx_commit_dataset(c), idx_commit_version(c),
+				target, &ent);
+		if (r == 0 && ent.type == IDX_ENT_DIR)
+			why = "names a directory (not supported)";
+		else if (r < 0 || ent.type != IDX_ENT_FILE || ent.shard != shard)
+			why = "dangles";
+		if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+			return r;
+		if (!why) {
+			memset(&k->f, 0, sizeof(k->f));
+			k->f.shard = ent.shard;
+			k->f.offset = ent.offset;
+			k->f.stored = ent.stored;
+			k->f.size = ent.size;
+			k->f.xxh = ent.xxh;
+			k->f.codec = ent.codec;
+			k->f.mode = ent.mode;
+			k->f.mtime = ent.mtime;
 		}
 	}
+	if (why) {
+		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' %s; refused", src, k->hdr,
+			k->path, k->link, why);
+		k->state = L_BAD;
+		return -ENOENT;
+	}
+	k->state = L_OK;
 	return 0;
 }
 
@@ -534,15 +583,40 @@ static int sidecar(struct idx_commit *c, const char *src, const char *path, cons
 
 /* ---- step 3: puts ---- */
 
-/* The member holding a link's bytes (a link may name another link). */
-static const struct mem *data_of(const struct plan *p, const struct mem *m)
+/* Put one file (or a link: path and the bytes it names), then read a
+ * sidecar's attributes (side: its bytes if already read). */
+static int put_file(struct idx_commit *c, const char *src, const char *path,
+		    const struct idx_file *fl, const char *side, const struct idx_backend *b,
+		    struct idx_bfile *f, struct idx_ingest_stats *st, char *err, size_t errlen)
 {
-	while (m->kind != M_FILE)
-		m = pm(p, m->target - 1);
-	return m;
+	int r = idx_commit_put(c, path, strlen(path), fl);
+
+	if (r == 1) {
+		cm_warn("%s: %s appears more than once; the last one wins", src, path);
+		st->dups++;
+		r = 0;
+	}
+	if (r == -EEXIST || r == -EINVAL) {
+		cm_warn("%s: %s: %s; refused", src, path,
+			r == -EEXIST ? "a file and a directory share this path"
+				     : "not a valid path");
+		st->refused++;
+		return 0;
+	}
+	if (r == 0 && fl->codec == IDX_CODEC_RAW)
+		r = sidecar(c, src, path, side, b, f, fl->offset, fl->size, st);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s: %s", src, path, idx_strerror(r));
+		return r;
+	}
+	st->members++;
+	st->bytes += fl->size;
+	return 0;
 }
 
-static int put_one(struct idx_commit *c, const struct mem *m, const struct mem *d)
+static int put_member(struct idx_commit *c, const char *src, const struct mem *m,
+		      const struct idx_backend *b, struct idx_bfile *f,
+		      struct idx_ingest_stats *st, char *err, size_t errlen)
 {
 	struct idx_file fl;
 	int r;
@@ -552,61 +626,17 @@ static int put_one(struct idx_commit *c, const struct mem *m, const struct mem *
 	fl.offset = m->off;
 	fl.stored = m->sparse ? m->stored : m->size;
 	fl.size = m->size;
-	fl.xxh = d->xxh;
+	fl.xxh = m->xxh;
 	fl.codec = m->sparse ? IDX_CODEC_SPARSE : IDX_CODEC_RAW;
 	fl.mode = 0100000 | (m->mode & 07777);
 	fl.mtime = m->mtime;
-	r = idx_commit_put(c, m->path, strlen(m->path), &fl);
 	/* The map goes with the data (shard, offset): links share it. */
-	if (r >= 0 && m->sparse) {
-		int e = idx_sparse_put(idx_commit_txn(c), d->shard, d->off, d->sp, d->nsp);
-		if (e < 0)
-			return e;
-	}
-	return r;
-}
-
-static int put_member(struct idx_commit *c, struct plan *p, struct mem *m,
-		      const struct idx_backend *b, struct idx_bfile *f, char *err, size_t errlen)
-{
-	const struct mem *d = data_of(p, m);
-	int r = put_one(c, m, d);
-
-	if (r == 1) {
-		cm_warn("%s: %s appears more than once; the last one wins", p->src, m->path);
-		p->st->dups++;
-		r = 0;
-	}
-	if (r == -EEXIST || r == -EINVAL) {
-		cm_warn("%s: %s: %s; refused", p->src, m->path,
-			r == -EEXIST ? "a file and a directory share this path"
-				     : "not a valid path");
-		p->st->refused++;
-		return 0;
-	}
-	if (r == 0)
-		r = sidecar(c, p->src, m->path, d->side, b, f, m->off, m->size, p->st);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s: %s", p->src, m->path, idx_strerror(r));
+	if (m->sparse && (r = idx_sparse_put(idx_commit_txn(c), m->shard, m->off, m->sp,
+					      m->nsp)) < 0) {
+		snprintf(err, errlen, "%s: %s: %s", src, m->path, idx_strerror(r));
 		return r;
 	}
-	p->st->members++;
-	p->st->bytes += m->size;
-	return 0;
-}
-
-static int put_all(struct idx_commit *c, struct plan *p, const struct idx_backend *b,
-		   struct idx_bfile *f, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		int r;
-		if (pm(p, i)->kind == M_DROP)
-			continue;
-		r = put_member(c, p, pm(p, i), b, f, err, errlen);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return put_file(c, src, m->path, &fl, m->side, b, f, st, err, errlen);
 }
 
 /* ---- tar sources ---- */
@@ -664,19 +694,21 @@ static int plan_sparse(struct mem *m, const struct idx_tar_member *tm)
 
 /* The walker thread reads a tar shard once, front to back: each header,
  * then the member's data for its checksum (and a sidecar's bytes).  It hands
- * members over in batches, and the committing thread puts them while it
- * reads on: reading and indexing overlap.  Links are put last, once the
- * whole shard is known.  The shard runs inside a savepoint, so one found
- * bad half way is undone. */
+ * files over in batches, and the committing thread puts them while it
+ * reads on: reading and indexing overlap.  Put batches come back to the
+ * walker to be filled again, so memory stays bounded whatever the shard's
+ * size: only its links are kept to the end.  The shard runs inside a
+ * savepoint, so one found bad half way is undone. */
 
 #define QUEUED 4
 
 struct walker {
-	struct plan *p;       /* src, st (read only), names: the walker's until joined */
+	const char *src;
 	struct sumio io;      /* the walker's reads */
 	uint64_t size, shard;
 	int checksum;
 	size_t refused;       /* added to st->refused once joined */
+	struct links links;   /* the walker's until joined */
 	int r;                /* the walker's result */
 	char err[512];
 
@@ -684,6 +716,7 @@ struct walker {
 	pthread_cond_t cv;
 	struct batch *q[QUEUED]; /* handed over, oldest first */
 	size_t nq;
+	struct batch *free;   /* put, to be filled again */
 	int done, stop;
 };
 
@@ -691,15 +724,13 @@ struct walker {
  * tar order for a repeated path (its last member wins). */
 static int mem_cmp(const void *a, const void *b)
 {
-	const struct mem *x = a, *y = b;
-	size_t xl = strlen(x->path), yl = strlen(y->path);
-	size_t xd = cm_dirname_len(x->path, xl), yd = cm_dirname_len(y->path, yl);
-	int c = memcmp(x->path, y->path, xd < yd ? xd : yd);
+	const struct mem *x = *(const struct mem *const *)a, *y = *(const struct mem *const *)b;
+	int c = memcmp(x->path, y->path, x->dlen < y->dlen ? x->dlen : y->dlen);
 
 	if (!c)
-		c = (xd > yd) - (xd < yd);
+		c = (x->dlen > y->dlen) - (x->dlen < y->dlen);
 	if (!c)
-		c = strcmp(x->path + xd, y->path + yd);
+		c = strcmp(x->path + x->dlen, y->path + y->dlen);
 	return c ? c : (x->hdr > y->hdr) - (x->hdr < y->hdr);
 }
 
@@ -709,9 +740,15 @@ static int mem_cmp(const void *a, const void *b)
  * the tar or not), which puts them at the end of the tree's pages. */
 static int walker_push(struct walker *w, struct batch *b)
 {
-	int r = 0;
+	int r = 0, sorted = 1;
 
-	qsort(b->v, b->n, sizeof(*b->v), mem_cmp);
+	for (size_t i = 0; i < b->n; i++) {
+		b->ord[i] = &b->v[i];
+		if (sorted && i && mem_cmp(&b->ord[i - 1], &b->ord[i]) > 0)
+			sorted = 0;
+	}
+	if (!sorted)
+		qsort(b->ord, b->n, sizeof(*b->ord), mem_cmp);
 
 	pthread_mutex_lock(&w->mu);
 	while (w->nq == QUEUED && !w->stop)
@@ -742,21 +779,46 @@ static struct batch *walker_take(struct walker *w)
 	return b;
 }
 
-/* Fill *m from tar member tm; 1 when the member is refused (reported). */
-static int walk_member(struct walker *w, const struct idx_tar_member *tm, struct mem *m)
+/* Give a put batch back to the walker. */
+static void walker_give(struct walker *w, struct batch *b)
 {
-	struct plan *p = w->p;
+	batch_clear(b);
+	pthread_mutex_lock(&w->mu);
+	b->next = w->free;
+	w->free = b;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* An empty batch: one given back, or a new one. */
+static struct batch *walker_batch(struct walker *w)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&w->mu);
+	if ((b = w->free))
+		w->free = b->next;
+	pthread_mutex_unlock(&w->mu);
+	return b ? b : calloc(1, sizeof(*b));
+}
+
+/* Fill *m from tar member tm (names in b's arena); 1 when the member is
+ * not a file to put: refused (and reported), or a link (kept apart). */
+static int walk_member(struct walker *w, const struct idx_tar_member *tm, struct batch *b,
+		       struct mem *m)
+{
 	const char *why;
-	int kind, r;
+	size_t n = strlen(tm->path);
+	int r;
 
 	switch (tm->type) {
 	case IDX_TAR_DIR:
 		return 1;
-	case IDX_TAR_REG: kind = M_FILE; break;
-	case IDX_TAR_HARDLINK: kind = M_HARD; break;
-	case IDX_TAR_SYMLINK: kind = M_SYM; break;
+	case IDX_TAR_REG:
+	case IDX_TAR_HARDLINK:
+	case IDX_TAR_SYMLINK:
+		break;
 	default:
-		cm_warn("%s: offset %" PRIu64 ": %s: %s member refused", p->src, tm->hdr_offset,
+		cm_warn("%s: offset %" PRIu64 ": %s: %s member refused", w->src, tm->hdr_offset,
 			tm->path,
 			tm->type == IDX_TAR_FIFO ? "FIFO" :
 			tm->type == IDX_TAR_CHR || tm->type == IDX_TAR_BLK ? "device" : "special");
@@ -764,33 +826,38 @@ static int walk_member(struct walker *w, const struct idx_tar_member *tm, struct
 		return 1;
 	}
 	if (tm->absolute) {
-		cm_warn("%s: offset %" PRIu64 ": /%s: absolute path; refused", p->src,
+		cm_warn("%s: offset %" PRIu64 ": /%s: absolute path; refused", w->src,
 			tm->hdr_offset, tm->path);
 		w->refused++;
 		return 1;
 	}
-	if (cm_path_check(tm->path, strlen(tm->path), &why) < 0) {
-		cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", p->src, tm->hdr_offset,
+	if (cm_path_check(tm->path, n, &why) < 0) {
+		cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", w->src, tm->hdr_offset,
 			tm->path, why);
 		w->refused++;
 		return 1;
 	}
+	if (tm->type != IDX_TAR_REG) {
+		r = links_add(&w->links, tm->path, tm->linkname, tm->hdr_offset,
+			      tm->type == IDX_TAR_SYMLINK);
+		return r < 0 ? r : 1;
+	}
+	links_file(&w->links, tm->path, n);
 	memset(m, 0, sizeof(*m));
-	m->kind = kind;
 	m->shard = w->shard;
 	m->hdr = tm->hdr_offset;
 	m->off = tm->data_offset;
 	m->size = tm->size;
 	m->mode = tm->mode;
 	m->mtime = tm->mtime;
-	if (!(m->path = arena_dup(&p->names, tm->path)))
+	if (!(m->path = arena_dup(&b->names, tm->path)))
 		return -ENOMEM;
-	if (kind != M_FILE)
-		return (m->link = arena_dup(&p->names, tm->linkname)) ? 0 : -ENOMEM;
+	m->plen = (uint32_t)n;
+	m->dlen = (uint32_t)cm_dirname_len(tm->path, n);
 	if (tm->sparse && (r = plan_sparse(m, tm)) < 0)
 		return r;
 	/* Right behind the header: the data, while it is hot. */
-	return read_member(p->src, &w->io, m, w->checksum, w->err, sizeof(w->err));
+	return read_member(w->src, &w->io, m, w->checksum, w->err, sizeof(w->err));
 }
 
 static void *walker_run(void *arg)
@@ -805,11 +872,11 @@ static void *walker_run(void *arg)
 		idx_tar_set_peek(t, tar_peek);
 
 	while (r == 0 && (r = idx_tar_next(t, &tm)) == 1) {
-		if (!b && !(b = calloc(1, sizeof(*b)))) {
+		if (!b && !(b = walker_batch(w))) {
 			r = -ENOMEM;
 			break;
 		}
-		r = walk_member(w, &tm, &b->v[b->n]);
+		r = walk_member(w, &tm, b, &b->v[b->n]);
 		if (r == 1 || (r == 0 && ++b->n < BATCH)) {
 			r = 0;
 			continue;
@@ -832,7 +899,7 @@ static void *walker_run(void *arg)
 	}
 	batch_free(b);
 	if (r < 0 && !w->err[0] && r != -ENOMEM && r != -ECANCELED && t)
-		snprintf(w->err, sizeof(w->err), "%s: %s", w->p->src, idx_tar_error(t));
+		snprintf(w->err, sizeof(w->err), "%s: %s", w->src, idx_tar_error(t));
 	idx_tar_close(t);
 	pthread_mutex_lock(&w->mu);
 	w->r = r;
@@ -860,23 +927,32 @@ static void progress_end(const struct idx_ingest_opts *o, time_t last)
 		cm_log_progress(NULL);
 }
 
-/* Put the links, now that every member of the shard is known. */
-static int put_links(struct idx_commit *c, struct plan *p, const struct idx_backend *b,
-		     struct idx_bfile *f, char *err, size_t errlen)
+/* Put the links, now that every file of the shard is in the commit. */
+static int put_links(struct idx_commit *c, struct walker *w, struct idx_bfile *f,
+		     struct idx_ingest_stats *st, char *err, size_t errlen)
 {
-	int r = resolve_links(p);
+	struct links *l = &w->links;
+	int r = 0;
 
-	for (size_t i = 0; r == 0 && i < p->n; i++) {
-		struct mem *m = pm(p, i);
-		if (m->kind == M_FILE || m->kind == M_DROP)
-			continue;
-		if (map_last(cm_strset_get(&p->map, m->path, strlen(m->path))) != i + 1) {
-			cm_warn("%s: %s appears more than once; the last one wins", p->src,
-				m->path);
-			p->st->dups++;
+	for (size_t i = 0; r == 0 && i < l->n; i++) {
+		struct lnk *k = &l->v[i];
+		if (k->state == L_GONE) {
+			cm_warn("%s: %s appears more than once; the last one wins", w->src,
+				k->path);
+			st->dups++;
 			continue;
 		}
-		r = put_member(c, p, m, b, f, err, errlen);
+		r = link_resolve(c, w->src, l, i, w->shard);
+		if (r == -ENOENT || r == -ELOOP) {
+			st->refused++;
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			snprintf(err, errlen, "%s: %s: %s", w->src, k->path, idx_strerror(r));
+		else
+			r = put_file(c, w->src, k->path, &k->f, NULL, w->io.b, f, st, err,
+				     errlen);
 	}
 	return r;
 }
@@ -885,16 +961,16 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 		      const struct idx_ingest_opts *o, struct idx_ingest_stats *st, char *err,
 		      size_t errlen)
 {
-	struct plan p = { .src = src, .st = st };
-	struct walker w = { .p = &p, .io = { .b = &idx_backend_posix }, .checksum = o->checksum };
+	struct walker w = { .src = src, .io = { .b = &idx_backend_posix }, .checksum = o->checksum };
 	struct idx_bfile *f;
 	struct batch *bt;
 	pthread_t th;
 	int64_t mtime;
 	time_t shown = 0;
+	size_t files = 0;
 	int r, rp = 0;
 
-	cm_strset_init(&p.map);
+	cm_strset_init(&w.links.set);
 	r = w.io.b->open(abs, &f);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", src, strerror(-r));
@@ -931,20 +1007,16 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 	}
 	/* Files go in as they come; the walker's error, if any, wins. */
 	while ((bt = walker_take(&w))) {
-		size_t from = p.n;
 		uint64_t at = 0;
-		if (rp == 0)
-			rp = plan_take(&p, bt);
-		if (rp < 0)
-			batch_free(bt);
-		for (size_t i = from; rp == 0 && i < p.n; i++) {
-			const struct mem *m = pm(&p, i);
+		for (size_t i = 0; rp == 0 && i < bt->n; i++) {
+			const struct mem *m = bt->ord[i];
 			if (m->off > at)
 				at = m->off;
-			if (m->kind == M_FILE)
-				rp = put_member(c, &p, pm(&p, i), w.io.b, f, err, errlen);
+			rp = put_member(c, src, m, w.io.b, f, st, err, errlen);
 		}
-		progress(o, src, p.n, at, w.size, &shown);
+		files += bt->n;
+		walker_give(&w, bt);
+		progress(o, src, files, at, w.size, &shown);
 		if (rp < 0) {
 			pthread_mutex_lock(&w.mu);
 			w.stop = 1;
@@ -956,6 +1028,10 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 	progress_end(o, shown);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
+	while ((bt = w.free)) {
+		w.free = bt->next;
+		batch_free(bt);
+	}
 	st->refused += w.refused;
 	if (w.r < 0 && w.r != -ECANCELED) {
 		r = w.r;
@@ -965,12 +1041,8 @@ static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
 			snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
 	} else if (rp < 0) {
 		r = rp;
-		if (rp == -ENOMEM)
-			snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
 	} else {
-		r = put_links(c, &p, w.io.b, f, err, errlen);
-		if (r < 0 && !err[0])
-			snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+		r = put_links(c, &w, f, st, err, errlen);
 	}
 	if (r == 0)
 		st->shards++;
@@ -982,7 +1054,7 @@ out:
 	}
 	free(w.io.buf);
 	w.io.b->close(f);
-	plan_free(&p);
+	links_free(&w.links);
 	return r;
 }
 
@@ -1006,15 +1078,15 @@ static int dir_file(struct dwalk *w, const char *abs, const char *rel, const str
 				 &shard);
 
 	if (r == 0)
-		r = plan_add(w->p, rel, M_FILE, &m);
+		r = plan_add(w->p, rel, &m);
 	if (r < 0)
 		return r;
 	m->shard = shard;
 	m->size = (uint64_t)st->st_size;
 	m->mode = st->st_mode & 07777;
 	m->mtime = st->st_mtim.tv_sec;
-	m->link = arena_dup(&w->p->names, abs); /* where to read it for the checksum */
-	return m->link ? 0 : -ENOMEM;
+	m->abs = arena_dup(&w->p->names, abs); /* where to read it for the checksum */
+	return m->abs ? 0 : -ENOMEM;
 }
 
 static int dir_walk(struct dwalk *w, const char *absdir, char *err, size_t errlen)
@@ -1096,7 +1168,6 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 	time_t shown = 0;
 	int r;
 
-	cm_strset_init(&p.map);
 	r = dir_walk(&w, abs, err, errlen);
 	if (r == 0 && !(buf = malloc(READ_CHUNK)))
 		r = -ENOMEM;
@@ -1104,20 +1175,18 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 		struct mem *m = pm(&p, i);
 		struct sumio io = { .b = b, .buf = buf };
 		progress(o, src, i, i, p.n, &shown);
-		if (m->kind != M_FILE)
-			continue;
-		r = b->open(m->link, &io.f);
+		r = b->open(m->abs, &io.f);
 		if (r == 0)
 			r = read_member(src, &io, m, o->checksum, err, errlen);
 		else
-			snprintf(err, errlen, "%s: %s", m->link, strerror(-r));
+			snprintf(err, errlen, "%s: %s", m->abs, strerror(-r));
 		b->close(io.f);
 	}
 	free(buf);
 	progress_end(o, shown);
 	/* Sidecars were captured by the read pass: no file is opened again. */
-	if (r == 0)
-		r = put_all(c, &p, b, NULL, err, errlen);
+	for (size_t i = 0; r == 0 && i < p.n; i++)
+		r = put_member(c, src, pm(&p, i), b, NULL, st, err, errlen);
 	if (r == 0)
 		st->shards++;
 	plan_free(&p);
