@@ -37,6 +37,7 @@ INTEGRATION_TESTS = \
 	tests/integration/cli_basics.sh \
 	tests/integration/store_cli.sh \
 	tests/integration/ingest_stream.sh \
+	tests/integration/ingest_links.sh \
 	tests/integration/tar_go.sh \
 	tests/integration/sparse.sh \
 	tests/integration/pack.sh \

@@ -12,7 +12,7 @@ M=$W/mnt
 cleanup() { grep -qs " $M " /proc/mounts && "$S" umount "$M"; rm -rf "$W"; }
 trap cleanup EXIT
 mkdir -p "$M"
-now() { date +%s.%N; }
+# times: bash's $EPOCHREALTIME (a date(1) per reading would be timed too)
 rss() { awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$1/status"; }
 # The part of RSS that is the daemon's own memory; the rest is mostly the
 # index's mapped pages (page cache, shared and reclaimable).
@@ -31,17 +31,17 @@ for n in $sizes; do
 	"$S" ingest "$W/st" ds "$W/t.tar" -m x >/dev/null
 	mkdir -p "$W/native" && tar -xf "$W/t.tar" -C "$W/native"
 	sync; echo 3 > /proc/sys/vm/drop_caches
-	t0=$(now); "$S" mount "$W/st" "$M"; t1=$(now)
+	t0=${EPOCHREALTIME/,/.}; "$S" mount "$W/st" "$M"; t1=${EPOCHREALTIME/,/.}
 	pid=$(pgrep -f "sievefs mount $W/st" | head -1)
 	r0=$(rss "$pid")
 	find "$M/ds/v1" -type f -printf '%s\n' > /dev/null
 	r1=$(rss "$pid") a1=$(anon "$pid")
 	echo "mount_scale: $n entries: $(finodes) FUSE inodes cached after the find" >&2
-	t2=$(now); find "$M/ds/v1" -type f | wc -l > /dev/null; t3=$(now)
+	t2=${EPOCHREALTIME/,/.}; find "$M/ds/v1" -type f | wc -l > /dev/null; t3=${EPOCHREALTIME/,/.}
 	find "$W/native" -type f | wc -l > /dev/null
-	t4=$(now); find "$W/native" -type f | wc -l > /dev/null; t5=$(now)
-	ls -lR "$M/ds/v1" > /dev/null; t6=$(now); ls -lR "$M/ds/v1" > /dev/null; t7=$(now)
-	ls -lR "$W/native" > /dev/null; t8=$(now); ls -lR "$W/native" > /dev/null; t9=$(now)
+	t4=${EPOCHREALTIME/,/.}; find "$W/native" -type f | wc -l > /dev/null; t5=${EPOCHREALTIME/,/.}
+	ls -lR "$M/ds/v1" > /dev/null; t6=${EPOCHREALTIME/,/.}; ls -lR "$M/ds/v1" > /dev/null; t7=${EPOCHREALTIME/,/.}
+	ls -lR "$W/native" > /dev/null; t8=${EPOCHREALTIME/,/.}; ls -lR "$W/native" > /dev/null; t9=${EPOCHREALTIME/,/.}
 	"$S" umount "$M"
 	printf '| %d | %.0f ms | %d MiB | %d MiB (%d MiB) | %.2f s / %.2f s (%.2fx) | %.2f s / %.2f s (%.2fx) |\n' "$n" \
 		"$(echo "($t1 - $t0) * 1000" | bc -l)" "$r0" "$r1" "$a1" \

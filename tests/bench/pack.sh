@@ -54,7 +54,7 @@ canmount=0
 [ -c /dev/fuse ] && [ "$(id -u)" = 0 ] && command -v fusermount3 >/dev/null && canmount=1
 NSMALL=20000; NMNIST=""; [ $quick = 1 ] && { NSMALL=5000; NMNIST="--limit 5000"; }
 
-now() { date +%s.%N; }
+# times: bash's $EPOCHREALTIME (a date(1) per reading would be timed too)
 el() { echo "$2 - $1" | bc -l 2>/dev/null || python3 -c "print($2 - $1)"; }
 fsize() { stat -c %s "$1"; }
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
@@ -173,7 +173,7 @@ bench_set() { # bench_set NAME DIR
 	for v in 1 5; do
 		for io in io_uring pread; do
 			"$S" verify "$st" "ds@v$v" --io $io >/dev/null 2>&1
-			t0=$(now); "$S" verify "$st" "ds@v$v" --io $io >/dev/null 2>&1; t1=$(now)
+			t0=${EPOCHREALTIME/,/.}; "$S" verify "$st" "ds@v$v" --io $io >/dev/null 2>&1; t1=${EPOCHREALTIME/,/.}
 			iorow "$name" "verify v$v ($([ $v = 1 ] && echo raw || echo 'zstd -19+dict')), $io" \
 				"$(python3 -c "print('%.1f' % ($tb / 1e6 / ($t1 - $t0)))")" \
 				"$(python3 -c "print('%.0f' % ($nf / ($t1 - $t0)))")" ""
