@@ -30,7 +30,7 @@ void cm_buf_reset(struct cm_buf *b)
 	b->err = 0;
 }
 
-int cm_buf_reserve(struct cm_buf *b, size_t extra)
+int cm_buf_grow(struct cm_buf *b, size_t extra)
 {
 	size_t want, cap;
 	unsigned char *p;

@@ -21,7 +21,14 @@ struct cm_buf {
 void cm_buf_init(struct cm_buf *b, size_t max);
 void cm_buf_free(struct cm_buf *b);
 void cm_buf_reset(struct cm_buf *b);
-int cm_buf_reserve(struct cm_buf *b, size_t extra);
+int cm_buf_grow(struct cm_buf *b, size_t extra); /* cm_buf_reserve's slow path */
+/* Room for extra more bytes: 0, or b->err. */
+static inline int cm_buf_reserve(struct cm_buf *b, size_t extra)
+{
+	if (!b->err && extra <= b->cap - b->len)
+		return 0;
+	return cm_buf_grow(b, extra);
+}
 void cm_buf_put(struct cm_buf *b, const void *p, size_t n);
 void cm_buf_putc(struct cm_buf *b, unsigned char c);
 void cm_buf_put_str(struct cm_buf *b, const char *s); /* bytes + NUL */

@@ -45,10 +45,19 @@ struct idx_commit {
 	uint64_t pdir;           /* directory with pdfiles pending, 0 = none */
 	int64_t pdfiles;
 	int psmp_on;             /* the sample below is pending */
+	int psmp_fresh;          /* ... and was not looked up: see sample_adjust */
 	uint64_t psdir;
 	char pstem[256];
 	size_t pstemlen;
 	struct idx_sample psmp;
+	/* Attribute sets interned by this commit for a sample that had none,
+	 * by what was merged (ingest's sidecars repeat a few labels over and
+	 * over).  Emptied when a savepoint is undone: its ids go with it. */
+	struct {
+		uint64_t h, id;
+		char *k;
+		size_t kn;
+	} ac[64];
 	struct {                 /* counters at idx_commit_save() */
 		uint64_t members, bytes, nchanges, next_eid;
 		int64_t live_delta;
@@ -58,6 +67,7 @@ struct idx_commit {
 static int dir_adjust_now(struct idx_commit *c, uint64_t dir, int64_t dfiles, int64_t dsub);
 static int sample_write(struct idx_commit *c, uint64_t dir, const char *stem, size_t n,
 			const struct idx_sample *smp);
+static int sample_flush_fresh(struct idx_commit *c);
 
 static int pend_flush(struct idx_commit *c)
 {
@@ -70,9 +80,21 @@ static int pend_flush(struct idx_commit *c)
 	}
 	if (r == 0 && c->psmp_on) {
 		c->psmp_on = 0;
-		r = sample_write(c, c->psdir, c->pstem, c->pstemlen, &c->psmp);
+		if (c->psmp_fresh)
+			r = sample_flush_fresh(c);
+		else
+			r = sample_write(c, c->psdir, c->pstem, c->pstemlen, &c->psmp);
 	}
 	return r;
+}
+
+static void acache_clear(struct idx_commit *c)
+{
+	for (size_t i = 0; i < sizeof(c->ac) / sizeof(c->ac[0]); i++) {
+		free(c->ac[i].k);
+		c->ac[i].k = NULL;
+		c->ac[i].kn = 0;
+	}
 }
 
 /* Callers may read anything through the txn: pending records go in first.
@@ -117,6 +139,7 @@ int idx_commit_restore(struct idx_commit *c, int keep)
 	if (!keep || r < 0) {
 		c->pdir = 0;
 		c->psmp_on = 0;
+		acache_clear(c);
 		free(c->cdir); /* its id may have been made by what is undone */
 		c->cdir = NULL;
 		c->members = c->saved.members;
@@ -142,6 +165,7 @@ void idx_commit_abort(struct idx_commit *c)
 	cm_buf_free(&c->kb);
 	cm_buf_free(&c->vb);
 	free(c->cdir);
+	acache_clear(c);
 	free(c);
 }
 
@@ -407,18 +431,75 @@ static int pend_is(const struct idx_commit *c, uint64_t dir, const char *stem, s
 	return c->psmp_on && c->psdir == dir && c->pstemlen == n && !memcmp(c->pstem, stem, n);
 }
 
+/* A sample in a dataset's first version is new unless this commit put a
+ * member of it before (members of a sample apart in the tar, or in two
+ * sources): it is not looked up but counted from zero, and the flush adds
+ * the counts to a record already there (sample_flush_fresh). */
+static int sample_flush_fresh(struct idx_commit *c)
+{
+	struct idx_sample o = { 0, 0, 0 }, smp = c->psmp;
+	struct idx_attrset a, p;
+	struct cm_cur cur;
+	MDB_val v;
+	int r;
+
+	cm_buf_reset(&c->vb);
+	cm_buf_putc(&c->vb, 1);
+	cm_buf_put_varint(&c->vb, smp.nmembers);
+	cm_buf_put_varint(&c->vb, smp.attr_id);
+	idx_vkey(&c->kb, c->ds, c->psdir, c->pstem, c->pstemlen, c->ver);
+	r = c->vb.err ? c->vb.err : c->kb.err;
+	if (r == 0)
+		r = idx_put_new(c->t, DB_SAMPLES, c->kb.p, c->kb.len, c->vb.p, c->vb.len, 1, &v);
+	if (r != 1)
+		return r;
+	cm_cur_init(&cur, v.mv_data, v.mv_size);
+	o.live = cm_cur_u8(&cur) == 1;
+	if (o.live) {
+		o.nmembers = cm_cur_varint(&cur);
+		o.attr_id = cm_cur_varint(&cur);
+	}
+	if (cur.err)
+		return -EBADMSG;
+	if (o.live)
+		c->live_delta--; /* counted as new by sample_adjust */
+	smp.nmembers += o.nmembers;
+	if (o.attr_id && smp.attr_id) {
+		/* the attributes it had, then the ones merged since */
+		idx_attrset_init(&a);
+		idx_attrset_init(&p);
+		r = idx_attrset_load(c->t, o.attr_id, &a);
+		if (r == 0)
+			r = idx_attrset_load(c->t, smp.attr_id, &p);
+		for (size_t i = 0; r == 0 && i < p.n; i++)
+			r = idx_attrset_set(&a, p.v[i].key, strlen(p.v[i].key), p.v[i].val,
+					    p.v[i].val ? strlen(p.v[i].val) : 0, p.v[i].type);
+		if (r == 0)
+			r = idx_attrset_intern(c->t, &a, &smp.attr_id);
+		idx_attrset_free(&a);
+		idx_attrset_free(&p);
+		if (r < 0)
+			return r;
+	} else if (o.attr_id) {
+		smp.attr_id = o.attr_id;
+	}
+	return sample_write(c, c->psdir, c->pstem, c->pstemlen, &smp);
+}
+
 static int sample_adjust(struct idx_commit *c, uint64_t dir, const char *name, size_t n,
 			 int delta)
 {
 	size_t stem = cm_sample_key_len(name, n);
 	struct idx_sample smp = { 0, 0, 0 };
-	int was, r = 0;
+	int was, r = 0, fresh = 0;
 
-	if (pend_is(c, dir, name, stem)) {
+	if (pend_is(c, dir, name, stem) && !(c->psmp_fresh && delta < 0)) {
 		smp = c->psmp;
-	} else {
+		fresh = c->psmp_fresh;
+	} else { /* (a removal from a fresh sample settles it first) */
 		r = pend_flush(c);
-		if (r == 0)
+		fresh = !c->parent && delta > 0 && stem < sizeof(c->pstem);
+		if (r == 0 && !fresh)
 			r = idx_sample_get(c->t, c->ds, c->ver, dir, name, stem, &smp, NULL);
 		if (r < 0 && r != -ENOENT)
 			return r;
@@ -436,6 +517,7 @@ static int sample_adjust(struct idx_commit *c, uint64_t dir, const char *name, s
 		return sample_write(c, dir, name, stem, &smp);
 	}
 	c->psmp_on = 1;
+	c->psmp_fresh = fresh;
 	c->psdir = dir;
 	memcpy(c->pstem, name, stem);
 	c->pstemlen = stem;
@@ -641,6 +723,54 @@ int idx_commit_del_sample(struct idx_commit *c, const char *key, size_t n)
 	return m.n ? (int)m.n : -ENOENT;
 }
 
+/* The set interned for a sample without attributes merged with a: through
+ * the commit's small cache, keyed by a's pairs in order. */
+static int intern_new(struct idx_commit *c, const struct idx_attrset *a, uint64_t *id)
+{
+	struct idx_attrset cur;
+	struct cm_buf k;
+	uint64_t h;
+	size_t slot;
+	int r = 0;
+
+	cm_buf_init(&k, 0);
+	for (size_t i = 0; i < a->n; i++) {
+		cm_buf_put(&k, a->v[i].key, strlen(a->v[i].key) + 1);
+		cm_buf_putc(&k, (unsigned char)a->v[i].type);
+		cm_buf_put(&k, a->v[i].val, strlen(a->v[i].val) + 1);
+	}
+	if (k.err) {
+		r = k.err;
+		cm_buf_free(&k);
+		return r;
+	}
+	h = cm_xxh64(k.p, k.len, 0);
+	slot = (size_t)(h % (sizeof(c->ac) / sizeof(c->ac[0])));
+	if (c->ac[slot].k && c->ac[slot].h == h && c->ac[slot].kn == k.len &&
+	    !memcmp(c->ac[slot].k, k.p, k.len)) {
+		*id = c->ac[slot].id;
+		cm_buf_free(&k);
+		return 0;
+	}
+	idx_attrset_init(&cur);
+	for (size_t i = 0; r == 0 && i < a->n; i++)
+		r = idx_attrset_set(&cur, a->v[i].key, strlen(a->v[i].key), a->v[i].val,
+				    strlen(a->v[i].val), a->v[i].type);
+	if (r == 0)
+		r = idx_attrset_intern(c->t, &cur, id);
+	idx_attrset_free(&cur);
+	if (r == 0) {
+		free(c->ac[slot].k);
+		c->ac[slot].h = h;
+		c->ac[slot].id = *id;
+		c->ac[slot].kn = k.len;
+		c->ac[slot].k = (char *)k.p; /* the cache keeps the key */
+		k.p = NULL;
+	}
+	cm_buf_free(&k);
+	return r;
+}
+
 int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 			   const struct idx_attrset *a)
 {
@@ -649,8 +779,14 @@ int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 	const char *stem;
 	size_t sl;
 	uint64_t dir, id;
-	int r = sample_locate(c, key, n, &dir, &stem, &sl), pend = 0;
+	int r = sample_locate(c, key, n, &dir, &stem, &sl), pend = 0, removes = 0;
 
+	for (size_t i = 0; i < a->n; i++)
+		removes |= !a->v[i].val;
+	/* A fresh sample's pending set is merged into what it had at the flush,
+	 * which cannot replay a removal: settle it first. */
+	if (r == 0 && removes && pend_is(c, dir, stem, sl) && c->psmp_fresh)
+		r = pend_flush(c);
 	if (r == 0 && pend_is(c, dir, stem, sl)) {
 		smp = c->psmp;
 		pend = 1;
@@ -661,14 +797,18 @@ int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 		r = -ENOENT;
 	if (r < 0)
 		return r;
-	idx_attrset_init(&cur);
-	r = idx_attrset_load(c->t, smp.attr_id, &cur);
-	for (size_t i = 0; r == 0 && i < a->n; i++)
-		r = idx_attrset_set(&cur, a->v[i].key, strlen(a->v[i].key), a->v[i].val,
-				    a->v[i].val ? strlen(a->v[i].val) : 0, a->v[i].type);
-	if (r == 0)
-		r = idx_attrset_intern(c->t, &cur, &id);
-	idx_attrset_free(&cur);
+	if (!smp.attr_id && !removes) {
+		r = intern_new(c, a, &id);
+	} else {
+		idx_attrset_init(&cur);
+		r = idx_attrset_load(c->t, smp.attr_id, &cur);
+		for (size_t i = 0; r == 0 && i < a->n; i++)
+			r = idx_attrset_set(&cur, a->v[i].key, strlen(a->v[i].key), a->v[i].val,
+					    a->v[i].val ? strlen(a->v[i].val) : 0, a->v[i].type);
+		if (r == 0)
+			r = idx_attrset_intern(c->t, &cur, &id);
+		idx_attrset_free(&cur);
+	}
 	if (r < 0 || id == smp.attr_id)
 		return r;
 	smp.attr_id = id;

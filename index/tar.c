@@ -488,14 +488,24 @@ static int checksum_ok(const unsigned char *h)
 	int64_t ss = 0;
 	size_t i;
 
+	uint32_t u = 0, hi = 0;
+
 	if (parse_num(h + 148, 8, &want) || (h[148] & 0x80))
 		return 0;
+	/* Every byte, the checksum field counting as spaces; a byte's signed
+	 * value is its unsigned one less 256 when its top bit is set.  Plain
+	 * sums over the whole block, so the compiler vectorises them. */
 	for (i = 0; i < BLK; i++) {
-		unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
-
-		us += c;
-		ss += (signed char)c;
+		u += h[i];
+		hi += h[i] >> 7;
 	}
+	for (i = 148; i < 156; i++) {
+		u -= h[i];
+		hi -= h[i] >> 7;
+	}
+	u += 8 * ' ';
+	us = u;
+	ss = (int64_t)u - 256 * (int64_t)hi;
 	return want == (int64_t)us || want == ss;
 }
 

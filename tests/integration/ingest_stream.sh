@@ -9,7 +9,7 @@ S=$SIEVEFS
 T=$(mktemp -d /tmp/sievefs-stream.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-plan 16
+plan 21
 
 # 6,000 samples of two members (12,000 members: three batches), labels in
 # the .cls sidecars; the last member of big.tar is 1 MiB of data.
@@ -67,6 +67,30 @@ check_eq "link then file: the file (last) wins" "file1" "$("$S" cat st lk@v1/dup
 check_eq "file then link: the link (last) wins" "beta" "$("$S" cat st lk@v1/dup2.txt)"
 "$S" ingest st hl biglinks.tar -m hl > /dev/null 2>&1
 check_eq "a hard link three batches after its target" "img 000000" "$("$S" cat st hl@v1/zzz-hard.jpg)"
+
+# A first version counts a sample from zero without looking it up; members
+# of one sample apart in a tar, or in two tars of one ingest, still make one
+# sample with every member and all the attributes.
+mkdir -p sp/d && for i in $(seq 1 600); do
+	echo "img $i" > sp/d/s$i.jpg
+	echo $((i % 7)) > sp/d/s$i.cls
+	[ $((i % 3)) = 0 ] && echo "{\"w\": $i}" > sp/d/s$i.json
+done
+(cd sp && find d -type f | sort -t/ -k2 -r > ../sp.all && sed -n '1~2p' ../sp.all > ../sp.1 &&
+	sed -n '2~2p' ../sp.all > ../sp.2 && tar -cf ../sp1.tar -T ../sp.1 && tar -cf ../sp2.tar -T ../sp.2)
+out=$("$S" ingest st sp sp1.tar sp2.tar -m split 2>&1)
+case $out in *"600 samples (+600 -0 ~0), 1400 files"*) ok "a sample split over two tars is one sample" ;;
+*) fail "split samples"; diag "$out" ;; esac
+out=$("$S" stat st sp@v1/d/s300.jpg 2>&1)
+case $out in *"label = 6"*"w = 300"*) ok "its attributes come from both tars" ;; *) fail "split attrs"; diag "$out" ;; esac
+out=$("$S" rm st sp 'd/s30*' -m rm 2>&1)
+case $out in *"589 samples (+0 -11 ~0), 1373 files"*) ok "and rm takes all its members" ;; *) fail "rm split"; diag "$out" ;; esac
+printf '{"key": "d/s300", "label": null}\n{"key": "d/s301", "extra": "x"}\n' > sp.jsonl
+"$S" ingest st sp2 sp1.tar sp2.tar --labels sp.jsonl -m split > /dev/null 2>&1
+out=$("$S" stat st sp2@v1/d/s300.jpg 2>&1)
+case $out in *"label"*) fail "a label removed by --labels"; diag "$out" ;; *"w = 300"*) ok "--labels removes a sidecar's label" ;; *) fail "labels"; diag "$out" ;; esac
+out=$("$S" stat st sp2@v1/d/s301.jpg 2>&1)
+case $out in *"extra = x"*"label = 0"*) ok "--labels adds to a sidecar's label" ;; *) fail "labels add"; diag "$out" ;; esac
 
 # Progress: a line rewritten in place on a terminal, nothing elsewhere.
 if command -v script > /dev/null; then
