@@ -53,11 +53,11 @@ struct idx_commit {
 	/* Attribute sets interned by this commit for a sample that had none,
 	 * by what was merged (ingest's sidecars repeat a few labels over and
 	 * over).  Emptied when a savepoint is undone: its ids go with it. */
-	struct {
+	struct acent {
 		uint64_t h, id;
 		char *k;
 		size_t kn;
-	} ac[64];
+	} *ac;                   /* ACACHE slots, allocated on first use */
 	struct {                 /* counters at idx_commit_save() */
 		uint64_t members, bytes, nchanges, next_eid;
 		int64_t live_delta;
@@ -69,6 +69,17 @@ static int sample_write(struct idx_commit *c, uint64_t dir, const char *stem, si
 			const struct idx_sample *smp);
 static int sample_flush_fresh(struct idx_commit *c);
 
+/* The pending sample only: what a sample's lookup needs. */
+static int pend_flush_sample(struct idx_commit *c)
+{
+	if (!c->psmp_on)
+		return 0;
+	c->psmp_on = 0;
+	if (c->psmp_fresh)
+		return sample_flush_fresh(c);
+	return sample_write(c, c->psdir, c->pstem, c->pstemlen, &c->psmp);
+}
+
 static int pend_flush(struct idx_commit *c)
 {
 	int r = 0;
@@ -78,19 +89,14 @@ static int pend_flush(struct idx_commit *c)
 		c->pdir = 0;
 		r = dir_adjust_now(c, dir, c->pdfiles, 0);
 	}
-	if (r == 0 && c->psmp_on) {
-		c->psmp_on = 0;
-		if (c->psmp_fresh)
-			r = sample_flush_fresh(c);
-		else
-			r = sample_write(c, c->psdir, c->pstem, c->pstemlen, &c->psmp);
-	}
-	return r;
+	return r < 0 ? r : pend_flush_sample(c);
 }
+
+#define ACACHE 4096
 
 static void acache_clear(struct idx_commit *c)
 {
-	for (size_t i = 0; i < sizeof(c->ac) / sizeof(c->ac[0]); i++) {
+	for (size_t i = 0; c->ac && i < ACACHE; i++) {
 		free(c->ac[i].k);
 		c->ac[i].k = NULL;
 		c->ac[i].kn = 0;
@@ -166,6 +172,7 @@ void idx_commit_abort(struct idx_commit *c)
 	cm_buf_free(&c->vb);
 	free(c->cdir);
 	acache_clear(c);
+	free(c->ac);
 	free(c);
 }
 
@@ -497,7 +504,7 @@ static int sample_adjust(struct idx_commit *c, uint64_t dir, const char *name, s
 		smp = c->psmp;
 		fresh = c->psmp_fresh;
 	} else { /* (a removal from a fresh sample settles it first) */
-		r = pend_flush(c);
+		r = pend_flush_sample(c);
 		fresh = !c->parent && delta > 0 && stem < sizeof(c->pstem);
 		if (r == 0 && !fresh)
 			r = idx_sample_get(c->t, c->ds, c->ver, dir, name, stem, &smp, NULL);
@@ -744,8 +751,12 @@ static int intern_new(struct idx_commit *c, const struct idx_attrset *a, uint64_
 		cm_buf_free(&k);
 		return r;
 	}
+	if (!c->ac && !(c->ac = calloc(ACACHE, sizeof(*c->ac)))) {
+		cm_buf_free(&k);
+		return -ENOMEM;
+	}
 	h = cm_xxh64(k.p, k.len, 0);
-	slot = (size_t)(h % (sizeof(c->ac) / sizeof(c->ac[0])));
+	slot = (size_t)(h % ACACHE);
 	if (c->ac[slot].k && c->ac[slot].h == h && c->ac[slot].kn == k.len &&
 	    !memcmp(c->ac[slot].k, k.p, k.len)) {
 		*id = c->ac[slot].id;
@@ -786,7 +797,7 @@ int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 	/* A fresh sample's pending set is merged into what it had at the flush,
 	 * which cannot replay a removal: settle it first. */
 	if (r == 0 && removes && pend_is(c, dir, stem, sl) && c->psmp_fresh)
-		r = pend_flush(c);
+		r = pend_flush_sample(c);
 	if (r == 0 && pend_is(c, dir, stem, sl)) {
 		smp = c->psmp;
 		pend = 1;
