@@ -27,9 +27,7 @@ struct idx_commit {
 	struct idx_version pv;   /* parent's counts (strings not used) */
 	uint64_t members, bytes;
 	struct cm_buf kb, vb;    /* key and value scratch */
-	char *cdir;              /* cached last parent directory path */
-	size_t cdirlen;
-	uint64_t cdir_id;
+	struct cm_strset dirs;   /* directory path -> id, of directories there at ver */
 	uint64_t nchanges;
 	uint64_t next_eid;       /* kept here, written back at finish */
 	int64_t live_delta;      /* samples that became live minus those that went */
@@ -93,6 +91,13 @@ static int pend_flush(struct idx_commit *c)
 }
 
 #define ACACHE 4096
+#define DIRCACHE 65536
+
+static void dircache_clear(struct idx_commit *c)
+{
+	cm_strset_free(&c->dirs);
+	cm_strset_init(&c->dirs);
+}
 
 static void acache_clear(struct idx_commit *c)
 {
@@ -146,8 +151,7 @@ int idx_commit_restore(struct idx_commit *c, int keep)
 		c->pdir = 0;
 		c->psmp_on = 0;
 		acache_clear(c);
-		free(c->cdir); /* its id may have been made by what is undone */
-		c->cdir = NULL;
+		dircache_clear(c); /* an id may have been made by what is undone */
 		c->members = c->saved.members;
 		c->bytes = c->saved.bytes;
 		c->nchanges = c->saved.nchanges;
@@ -170,7 +174,7 @@ void idx_commit_abort(struct idx_commit *c)
 	idx_txn_abort(c->t);
 	cm_buf_free(&c->kb);
 	cm_buf_free(&c->vb);
-	free(c->cdir);
+	cm_strset_free(&c->dirs);
 	acache_clear(c);
 	free(c->ac);
 	free(c);
@@ -307,8 +311,7 @@ static int dir_adjust_now(struct idx_commit *c, uint64_t dir, int64_t dfiles, in
 		r = write_tomb(c, DB_ENTRIES, parent, name, n);
 		if (r < 0)
 			return r;
-		free(c->cdir);
-		c->cdir = NULL;
+		dircache_clear(c);
 		dir = parent;
 		dfiles = 0;
 		dsub = -1;
@@ -379,15 +382,30 @@ static int dir_ensure(struct idx_commit *c, uint64_t parent, const char *name, s
 }
 
 /* Directory id of dirpath (created as needed when create). */
+/* The directory id of path p[0..n), made (create) or looked up.  Known
+ * directories are cached by path, so a tar whose files come directory by
+ * directory looks each up once, and a new one from its nearest known
+ * ancestor on.  A removed directory empties the cache. */
 static int dir_path(struct idx_commit *c, const char *p, size_t n, int create, uint64_t *out)
 {
 	uint64_t dir = IDX_ROOT_DIR;
-	size_t i = 0;
+	struct cm_strset_ent *ce;
+	size_t i = 0, k = n;
 	int r;
 
-	if (c->cdir && c->cdirlen == n && !memcmp(c->cdir, p, n)) {
-		*out = c->cdir_id;
+	if (n && (ce = cm_strset_get(&c->dirs, p, n))) {
+		*out = ce->val;
 		return 0;
+	}
+	while (k > 0) {
+		do
+			k--;
+		while (k > 0 && p[k] != '/');
+		if (k > 0 && (ce = cm_strset_get(&c->dirs, p, k))) {
+			dir = ce->val;
+			i = k + 1;
+			break;
+		}
 	}
 	while (i < n) {
 		size_t j = i;
@@ -404,14 +422,11 @@ static int dir_path(struct idx_commit *c, const char *p, size_t n, int create, u
 		}
 		if (r < 0)
 			return r;
+		if (c->dirs.n >= DIRCACHE)
+			dircache_clear(c);
+		if (cm_strset_add(&c->dirs, p, j, &ce) >= 0) /* (a cache: no room, no harm) */
+			ce->val = dir;
 		i = j + 1;
-	}
-	free(c->cdir);
-	c->cdir = malloc(n + 1);
-	if (c->cdir) {
-		memcpy(c->cdir, p, n);
-		c->cdirlen = n;
-		c->cdir_id = dir;
 	}
 	*out = dir;
 	return 0;
