@@ -308,9 +308,10 @@ static int link_target(const char *from, const char *link, char *out, size_t out
 }
 
 /* Resolve link i of shard `shard` to the bytes it names (k->f), or refuse it
- * with a message: 0 or -errno. */
+ * with a message: 0, -ENOENT or -ELOOP when refused, or -errno.  A chain
+ * longer than LINK_DEPTH is refused (and bounds the recursion). */
 static int link_resolve(struct idx_commit *c, const char *src, struct links *l, size_t i,
-			uint64_t shard)
+			uint64_t shard, int depth)
 {
 	struct lnk *k = &l->v[i];
 	struct cm_strset_ent *e;
@@ -328,6 +329,12 @@ static int link_resolve(struct idx_commit *c, const char *src, struct links *l, 
 		k->state = L_BAD;
 		return -ELOOP;
 	}
+	if (depth > LINK_DEPTH) {
+		cm_warn("%s: offset %" PRIu64 ": %s: too many levels of links; refused", src,
+			k->hdr, k->path);
+		k->state = L_BAD;
+		return -ELOOP;
+	}
 	k->state = L_BUSY;
 	r = link_target(k->path, k->link, target, sizeof(target), k->sym);
 	if (r == -EXDEV) {
@@ -336,13 +343,15 @@ static int link_resolve(struct idx_commit *c, const char *src, struct links *l, 
 		why = "is too long";
 	} else if ((e = cm_strset_get(&l->set, target, strlen(target))) && e->val &&
 		   e->val - 1 != i) {
-		struct lnk *t = &l->v[e->val - 1];
-		if (link_resolve(c, src, l, e->val - 1, shard) < 0) {
+		r = link_resolve(c, src, l, e->val - 1, shard, depth + 1);
+		if (r == -ENOENT || r == -ELOOP) {
 			if (k->state == L_BAD) /* reported as part of a loop */
 				return -ENOENT;
 			why = "names a refused link";
+		} else if (r < 0) {
+			return r;
 		} else {
-			k->f = t->f;
+			k->f = l->v[e->val - 1].f;
 		}
 	} else if (e && e->val) {
 		why = "names itself";
@@ -942,7 +951,7 @@ static int put_links(struct idx_commit *c, struct walker *w, struct idx_bfile *f
 			st->dups++;
 			continue;
 		}
-		r = link_resolve(c, w->src, l, i, w->shard);
+		r = link_resolve(c, w->src, l, i, w->shard, 0);
 		if (r == -ENOENT || r == -ELOOP) {
 			st->refused++;
 			r = 0;
