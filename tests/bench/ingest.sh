@@ -8,13 +8,18 @@
 #
 # usage: tests/bench/ingest.sh [--sievefs PATH] [--samples N] [--reps R]
 #                              [--linux TAR|none] [--out DIR] [--no-cold]
+#                              [--throttle MB/s|0]
 # Warm: the tar in the page cache (best of R).  Cold: after
 # `sync; echo 3 > /proc/sys/vm/drop_caches` (root; best of R-1, at least 1).
-# Prints a Markdown table; not part of `make check`.
+# Throttled: cold again, with the reads from the tar's disk limited to
+# --throttle MB/s (default 500, a SATA SSD or a fast network volume) by a
+# blkio cgroup (v1 blkio.throttle or v2 io.max; skipped when neither is
+# there): what ingest costs where reading is the cost.
+# Prints Markdown tables; not part of `make check`.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 S=${SIEVEFS:-$(pwd)/sievefs}
-N=100000 REPS=3 LINUX=auto OUT='' COLD=1
+N=100000 REPS=3 LINUX=auto OUT='' COLD=1 THROTTLE=500
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sievefs) S=$2; shift ;;
@@ -23,7 +28,8 @@ while [ $# -gt 0 ]; do
 	--linux) LINUX=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--no-cold) COLD=0 ;;
-	*) echo "usage: $0 [--sievefs PATH] [--samples N] [--reps R] [--linux TAR|none] [--out DIR] [--no-cold]" >&2
+	--throttle) THROTTLE=$2; shift ;;
+	*) echo "usage: $0 [--sievefs PATH] [--samples N] [--reps R] [--linux TAR|none] [--out DIR] [--no-cold] [--throttle MB/s|0]" >&2
 	   exit 2 ;;
 	esac
 	shift
@@ -31,25 +37,60 @@ done
 S=$(realpath "$S")
 [ -x "$S" ] || { echo "ingest.sh: no sievefs at $S (--sievefs PATH)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || COLD=0
+[ "$COLD" = 1 ] || THROTTLE=0
 W=${OUT:-$(mktemp -d /tmp/sievefs-ingest.XXXXXX)}
 mkdir -p "$W"
-[ -n "$OUT" ] || trap 'rm -rf "$W"' EXIT
+CGDIR='' CGPROCS=''
+cleanup() {
+	[ -z "$CGDIR" ] || rmdir "$CGDIR" 2>/dev/null || true
+	[ -n "$OUT" ] || rm -rf "$W"
+}
+trap cleanup EXIT
 CC=${CC:-cc}
 "$CC" -O2 -o "$W/gentar" "$HERE/gentar.c"
 
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+# A blkio cgroup limiting reads from the disk holding $W to THROTTLE MB/s:
+# sets CGPROCS (the file a process joins it through), or leaves it empty.
+throttle_setup() {
+	local src pk dev bps=$((THROTTLE * 1000000))
+	src=$(findmnt -no SOURCE -T "$W" 2>/dev/null) || return 0
+	[ -b "$src" ] || return 0
+	pk=$(lsblk -no PKNAME "$src" 2>/dev/null | head -1)
+	[ -z "$pk" ] || src=/dev/$pk
+	dev=$(lsblk -dno MAJ:MIN "$src" 2>/dev/null | tr -d ' ')
+	[ -n "$dev" ] || return 0
+	if [ -f /sys/fs/cgroup/blkio/cgroup.procs ]; then
+		CGDIR=/sys/fs/cgroup/blkio/sievefs-bench.$$
+		mkdir "$CGDIR" && echo "$dev $bps" > "$CGDIR/blkio.throttle.read_bps_device" &&
+			CGPROCS=$CGDIR/cgroup.procs
+	elif [ -f /sys/fs/cgroup/cgroup.subtree_control ]; then
+		echo +io > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || return 0
+		CGDIR=/sys/fs/cgroup/sievefs-bench.$$
+		mkdir "$CGDIR" && echo "$dev rbps=$bps" > "$CGDIR/io.max" &&
+			CGPROCS=$CGDIR/cgroup.procs
+	fi
+	[ -n "$CGPROCS" ] || echo "ingest.sh: no blkio/io cgroup to throttle $src; skipped" >&2
+}
+[ "$THROTTLE" = 0 ] || throttle_setup
 # times: bash's $EPOCHREALTIME (a date(1) per reading would be timed too)
 # best_of N COLD CMD...: the shortest of N runs, in seconds (a fresh store
-# for each ingest is made by the command itself).
+# for each ingest is made by the command itself).  COLD: 0 warm, 1 cold,
+# 2 cold with reads throttled.
 best_of() {
 	local n=$1 cold=$2 b='' t0 t1 t
 	shift 2
 	for _ in $(seq 1 "$n"); do
 		rm -rf "$W/st"
 		"$S" init "$W/st" >/dev/null
-		if [ "$cold" = 1 ]; then drop; else cat "$TAR" > /dev/null; fi
+		if [ "$cold" != 0 ]; then drop; else cat "$TAR" > /dev/null; fi
 		t0=${EPOCHREALTIME/,/.}
-		"$@" > /dev/null 2>>"$W/ingest.log"
+		if [ "$cold" = 2 ]; then
+			(echo "$BASHPID" > "$CGPROCS" && exec "$@") > /dev/null 2>>"$W/ingest.log"
+		else
+			"$@" > /dev/null 2>>"$W/ingest.log"
+		fi
 		t1=${EPOCHREALTIME/,/.}
 		t=$(echo "$t1 - $t0" | bc -l)
 		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
@@ -64,15 +105,18 @@ measure() {
 	ENTRIES=$(tar -tf "$TAR" | wc -l)
 	BYTES=$(stat -c %s "$TAR")
 	R[$name|entries]=$ENTRIES R[$name|bytes]=$BYTES
-	for mode in warm cold; do
+	for mode in warm cold thr; do
 		[ $mode = cold ] && [ "$COLD" = 0 ] && continue
+		[ $mode = thr ] && [ -z "$CGPROCS" ] && continue
 		local reps=$REPS c=0
 		[ $mode = cold ] && reps=$creps c=1
+		[ $mode = thr ] && reps=$creps c=2
 		echo "== $name: $mode" >&2
 		R[$name|cat|$mode]=$(best_of "$reps" $c cat "$TAR")
 		R[$name|tartf|$mode]=$(best_of "$reps" $c tar -tf "$TAR")
 		R[$name|ingest|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "$TAR")
 		R[$name|nock|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "$TAR" --no-checksum)
+		R[$name|$mode|done]=1
 	done
 	# memory and index size of one more (warm) ingest
 	rm -rf "$W/st"; "$S" init "$W/st" >/dev/null
@@ -95,6 +139,12 @@ fi
 [ "$LINUX" != none ] && measure "linux-source-6.1" "$LINUX"
 
 r() { echo "scale=3; $1" | bc -l; }
+work_label() {
+	case $1 in
+	cat) echo '`cat`' ;; tartf) echo '`tar -tf`' ;;
+	ingest) echo '`sievefs ingest`' ;; nock) echo '`sievefs ingest --no-checksum`' ;;
+	esac
+}
 echo
 echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); kernel $(uname -r); $("$S" --version 2>/dev/null | head -1)"
 echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); warm: best of $REPS$([ "$COLD" = 1 ] && echo ", cold: best of $((REPS > 1 ? REPS - 1 : 1))"); $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -105,10 +155,7 @@ for name in "WebDataset, $N samples" "linux-source-6.1"; do
 	[ -n "${R[$name|entries]:-}" ] || continue
 	first=1
 	for w in cat tartf ingest nock; do
-		case $w in
-		cat) label='`cat`' ;; tartf) label='`tar -tf`' ;;
-		ingest) label='`sievefs ingest`' ;; nock) label='`sievefs ingest --no-checksum`' ;;
-		esac
+		label=$(work_label $w)
 		t=${R[$name|$w|warm]}
 		col="$([ $first = 1 ] && echo "$name: ${R[$name|entries]} entries, $(( R[$name|bytes] / 1000000 )) MB" || true)"
 		line="| $col | $label | $(printf '%.3f s' "$t") | $(printf '%.0f' "$(r "${R[$name|entries]} / $t")") | $(printf '%.0f' "$(r "${R[$name|bytes]} / $t / 1000000")") | $(printf '%.2f×' "$(r "${R[$name|cat|warm]} / $t")") | $(printf '%.2f×' "$(r "${R[$name|tartf|warm]} / $t")")"
@@ -122,6 +169,24 @@ for name in "WebDataset, $N samples" "linux-source-6.1"; do
 		first=0
 	done
 done
+if [ -n "$CGPROCS" ]; then
+	echo
+	echo "Cold, reads from the disk limited to $THROTTLE MB/s (blkio cgroup):"
+	echo
+	echo "| tar | work | time | MB/s | vs cat | vs tar -tf |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: |"
+	for name in "WebDataset, $N samples" "linux-source-6.1"; do
+		[ -n "${R[$name|thr|done]:-}" ] || continue
+		first=1
+		for w in cat tartf ingest nock; do
+			label=$(work_label $w)
+			t=${R[$name|$w|thr]}
+			col="$([ $first = 1 ] && echo "$name" || true)"
+			echo "| $col | $label | $(printf '%.3f s' "$t") | $(printf '%.0f' "$(r "${R[$name|bytes]} / $t / 1000000")") | $(printf '%.2f×' "$(r "${R[$name|cat|thr]} / $t")") | $(printf '%.2f×' "$(r "${R[$name|tartf|thr]} / $t")") |"
+			first=0
+		done
+	done
+fi
 echo
 for name in "WebDataset, $N samples" "linux-source-6.1"; do
 	[ -n "${R[$name|entries]:-}" ] || continue
