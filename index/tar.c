@@ -17,6 +17,7 @@
 
 #define BLK 512u
 #define WIN (64u * 1024u)
+#define MINWIN (4u * 1024u)
 
 /* pax keys that affect a member; bit numbers for pax_attrs.set/.del */
 enum { K_PATH, K_LINK, K_SIZE, K_UID, K_GID, K_MTIME };
@@ -52,6 +53,8 @@ struct idx_tar {
 	unsigned char *win;
 	uint64_t woff;
 	size_t wlen;
+	size_t wsize;		/* bytes to read at a miss, MINWIN..WIN */
+	unsigned whits;		/* reads the current window served */
 
 	struct pax_attrs g, x;
 	struct pax_sparse xs;
@@ -105,9 +108,17 @@ static int win_get(struct idx_tar *t, uint64_t off, size_t len,
 	if (off >= t->woff && off - t->woff <= t->wlen &&
 	    len <= t->wlen - (off - t->woff)) {
 		*p = t->win + (off - t->woff);
+		t->whits++;
 		return 0;
 	}
-	want = WIN;
+	/* Headers close together (small members): read many at once.  Far
+	 * apart (large members, skipped): read little more than the header. */
+	if (t->whits == 0 && t->wsize > MINWIN)
+		t->wsize /= 2;
+	else if (t->whits > 1 && t->wsize < WIN)
+		t->wsize *= 2;
+	t->whits = 0;
+	want = len > t->wsize ? len : t->wsize;
 	if (t->asize - off < want)
 		want = (size_t)(t->asize - off);
 	t->wlen = 0;
@@ -1100,6 +1111,7 @@ int idx_tar_open(struct idx_tar **out, idx_tar_read_fn rd, void *ctx,
 	if (!t)
 		return -ENOMEM;
 	t->win = malloc(WIN);
+	t->wsize = WIN;
 	if (!t->win) {
 		idx_tar_close(t);
 		return -ENOMEM;
