@@ -112,6 +112,7 @@ int cli_ingest(int argc, char **argv)
 	const char *msg, *labels, *pack;
 	int packing, level_given;
 	struct idx_commit *c;
+	struct idx_ingest *g = NULL;
 	struct idx_store *s;
 	int skip_bad, bad = 0, r;
 	char err[1024];
@@ -153,24 +154,34 @@ int cli_ingest(int argc, char **argv)
 		idx_store_close(s);
 		return cli_fail("%s: %s", argv[1], idx_strerror(r));
 	}
-	for (int i = 3; i < argc; i++) {
-		err[0] = 0;
-		r = idx_ingest_src(c, argv[i], &o, &st, err, sizeof(err));
+	r = idx_ingest_begin(&g, c, (const char *const *)argv + 3, (size_t)(argc - 3), &o, &st);
+	while (r >= 0 && (r = idx_ingest_next(g, err, sizeof(err))) != 1) {
 		if (r == 0)
 			continue;
 		fprintf(stderr, "sievefs: %s\n", err[0] ? err : strerror(-r));
-		if (!skip_bad || r == -ENOSPC || r == -EDQUOT || r == -E2BIG || r == -ENOMEM) {
+		if (!skip_bad || r == -ENOSPC || r == -EDQUOT || r == -E2BIG || r == -ENOMEM ||
+		    r == -ECANCELED) {
 			/* --skip-bad only helps when a source is bad, not the store. */
-			int store_err = r == -ENOSPC || r == -EDQUOT || r == -E2BIG || r == -ENOMEM;
+			int store_err = r == -ENOSPC || r == -EDQUOT || r == -E2BIG ||
+					r == -ENOMEM || r == -ECANCELED;
 
 			fprintf(stderr, "sievefs: nothing was committed%s\n",
 				skip_bad || store_err ? ""
 						      : " (use --skip-bad to commit the good sources)");
+			idx_ingest_end(g);
 			idx_commit_abort(c);
 			idx_store_close(s);
 			return 1;
 		}
 		bad++;
+		r = 0;
+	}
+	idx_ingest_end(g);
+	if (r < 0) { /* begin failed */
+		fprintf(stderr, "sievefs: %s\nsievefs: nothing was committed\n", idx_strerror(r));
+		idx_commit_abort(c);
+		idx_store_close(s);
+		return 1;
 	}
 	if (labels) {
 		r = idx_labels_apply(c, labels, err, sizeof(err));

@@ -117,7 +117,8 @@ struct batch {
 	struct mem *ord[BATCH]; /* tar batches: v in key order */
 	size_t n;
 	struct arena names;     /* tar batches: the paths of v */
-	struct batch *next;     /* on the walker's free list */
+	int end;                /* tar batches: the last of its source */
+	struct batch *next;     /* on the reader's free list */
 };
 
 static void batch_clear(struct batch *b)
@@ -218,6 +219,7 @@ static void links_free(struct links *l)
 	free(l->v);
 	arena_free(&l->names);
 	cm_strset_free(&l->set);
+	memset(l, 0, sizeof(*l)); /* empty again (a zeroed strset is one) */
 }
 
 /* Link member tm, in tar order; the earlier link of its path, if any, is
@@ -701,31 +703,51 @@ static int plan_sparse(struct mem *m, const struct idx_tar_member *tm)
 	return 0;
 }
 
-/* The walker thread reads a tar shard once, front to back: each header,
- * then the member's data for its checksum (and a sidecar's bytes).  It hands
- * files over in batches, and the committing thread puts them while it
- * reads on: reading and indexing overlap.  Put batches come back to the
- * walker to be filled again, so memory stays bounded whatever the shard's
- * size: only its links are kept to the end.  The shard runs inside a
- * savepoint, so one found bad half way is undone. */
+static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
+		      const struct idx_ingest_opts *o, struct idx_ingest_stats *st, char *err,
+		      size_t errlen);
+
+/* The reader thread reads the tar sources one after the other, each once,
+ * front to back: each header, then the member's data for its checksum (and
+ * a sidecar's bytes).  It hands files over in batches, and the committing
+ * thread puts them while it reads on: reading and indexing overlap, and the
+ * reader goes on to the next source while the last one's links are put and
+ * its savepoint kept.  Put batches come back to the reader to be filled
+ * again, so memory stays bounded whatever the sources' size: only a tar's
+ * links are kept to its end.  A directory source goes to the committing
+ * thread as it is (ingest_dir). */
 
 #define QUEUED 4
 
-struct walker {
-	const char *src;
-	struct sumio io;      /* the walker's reads */
-	uint64_t size, shard;
-	int checksum;
-	size_t refused;       /* added to st->refused once joined */
-	struct links links;   /* the walker's until joined */
-	int r;                /* the walker's result */
+/* A source as the reader found it; the committing thread takes it over
+ * with its end marker. */
+struct src {
+	char *abs;              /* realpath */
+	int dir;                /* a directory: left to the committing thread */
+	struct idx_bfile *f;    /* tar: open, closed by whoever holds it last */
+	uint64_t size;
+	int64_t mtime;
+	size_t refused;         /* members refused while walking */
+	struct links links;
+	int r;                  /* the reader's result */
 	char err[512];
+};
+
+struct reader {
+	const char *const *srcs;
+	size_t nsrc;
+	struct src *sv;         /* one per source */
+	const struct idx_backend *b;
+	int checksum;
+	struct sumio io;        /* the reader's reads, source by source */
+	const char *src;        /* the source being read (for messages) */
+	struct src *cur;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct batch *q[QUEUED]; /* handed over, oldest first */
 	size_t nq;
-	struct batch *free;   /* put, to be filled again */
+	struct batch *free;     /* put, to be filled again */
 	int done, stop;
 };
 
@@ -743,11 +765,12 @@ static int mem_cmp(const void *a, const void *b)
 	return c ? c : (x->hdr > y->hdr) - (x->hdr < y->hdr);
 }
 
-/* Hand b to the committing thread; 0, or -ECANCELED when it stopped.  The
- * batch goes in sorted: its keys then mostly follow each other in the
- * index (a sample's members sit together, `0001.jpg` before `0001.cls` in
- * the tar or not), which puts them at the end of the tree's pages. */
-static int walker_push(struct walker *w, struct batch *b)
+/* Hand b to the committing thread; 0, or -ECANCELED when it stopped.  A
+ * batch of files goes in sorted: its keys then mostly follow each other in
+ * the index (a sample's members sit together, `0001.jpg` before `0001.cls`
+ * in the tar or not), which puts them at the end of the tree's pages.  A
+ * batch marked `end` closes its source. */
+static int reader_push(struct reader *w, struct batch *b)
 {
 	int r = 0, sorted = 1;
 
@@ -771,8 +794,8 @@ static int walker_push(struct walker *w, struct batch *b)
 	return r;
 }
 
-/* The next batch, or NULL once the walker has finished. */
-static struct batch *walker_take(struct walker *w)
+/* The next batch, or NULL once the reader has finished. */
+static struct batch *reader_take(struct reader *w)
 {
 	struct batch *b = NULL;
 
@@ -788,10 +811,11 @@ static struct batch *walker_take(struct walker *w)
 	return b;
 }
 
-/* Give a put batch back to the walker. */
-static void walker_give(struct walker *w, struct batch *b)
+/* Give a put batch back to the reader. */
+static void reader_give(struct reader *w, struct batch *b)
 {
 	batch_clear(b);
+	b->end = 0;
 	pthread_mutex_lock(&w->mu);
 	b->next = w->free;
 	w->free = b;
@@ -799,7 +823,7 @@ static void walker_give(struct walker *w, struct batch *b)
 }
 
 /* An empty batch: one given back, or a new one. */
-static struct batch *walker_batch(struct walker *w)
+static struct batch *reader_batch(struct reader *w)
 {
 	struct batch *b;
 
@@ -812,7 +836,7 @@ static struct batch *walker_batch(struct walker *w)
 
 /* Fill *m from tar member tm (names in b's arena); 1 when the member is
  * not a file to put: refused (and reported), or a link (kept apart). */
-static int walk_member(struct walker *w, const struct idx_tar_member *tm, struct batch *b,
+static int walk_member(struct reader *w, const struct idx_tar_member *tm, struct batch *b,
 		       struct mem *m)
 {
 	const char *why;
@@ -831,29 +855,28 @@ static int walk_member(struct walker *w, const struct idx_tar_member *tm, struct
 			tm->path,
 			tm->type == IDX_TAR_FIFO ? "FIFO" :
 			tm->type == IDX_TAR_CHR || tm->type == IDX_TAR_BLK ? "device" : "special");
-		w->refused++;
+		w->cur->refused++;
 		return 1;
 	}
 	if (tm->absolute) {
 		cm_warn("%s: offset %" PRIu64 ": /%s: absolute path; refused", w->src,
 			tm->hdr_offset, tm->path);
-		w->refused++;
+		w->cur->refused++;
 		return 1;
 	}
 	if (cm_path_check(tm->path, n, &why) < 0) {
 		cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", w->src, tm->hdr_offset,
 			tm->path, why);
-		w->refused++;
+		w->cur->refused++;
 		return 1;
 	}
 	if (tm->type != IDX_TAR_REG) {
-		r = links_add(&w->links, tm->path, tm->linkname, tm->hdr_offset,
+		r = links_add(&w->cur->links, tm->path, tm->linkname, tm->hdr_offset,
 			      tm->type == IDX_TAR_SYMLINK);
 		return r < 0 ? r : 1;
 	}
-	links_file(&w->links, tm->path, n);
+	links_file(&w->cur->links, tm->path, n);
 	memset(m, 0, sizeof(*m));
-	m->shard = w->shard;
 	m->hdr = tm->hdr_offset;
 	m->off = tm->data_offset;
 	m->size = tm->size;
@@ -866,22 +889,29 @@ static int walk_member(struct walker *w, const struct idx_tar_member *tm, struct
 	if (tm->sparse && (r = plan_sparse(m, tm)) < 0)
 		return r;
 	/* Right behind the header: the data, while it is hot. */
-	return read_member(w->src, &w->io, m, w->checksum, w->err, sizeof(w->err));
+	return read_member(w->src, &w->io, m, w->checksum, w->cur->err, sizeof(w->cur->err));
 }
 
-static void *walker_run(void *arg)
+/* Walk the tar of source k (open in sv[k]); its batches are pushed, the
+ * last one (possibly empty) marked as its end.  0 or -ECANCELED: the
+ * source's own result is in sv[k].r. */
+static int reader_tar(struct reader *w, struct src *sc)
 {
-	struct walker *w = arg;
 	struct idx_tar *t = NULL;
 	struct idx_tar_member tm;
 	struct batch *b = NULL;
-	int r = idx_tar_open(&t, tar_read, &w->io, w->size);
+	int r;
 
+	w->io.f = sc->f;
+	w->io.bstart = 0;
+	w->io.blen = 0;
+	if (w->checksum && w->b->fd(sc->f) >= 0) /* all of it, front to back */
+		(void)posix_fadvise(w->b->fd(sc->f), 0, 0, POSIX_FADV_SEQUENTIAL);
+	r = idx_tar_open(&t, tar_read, &w->io, sc->size);
 	if (r == 0 && w->checksum)
 		idx_tar_set_peek(t, tar_peek);
-
 	while (r == 0 && (r = idx_tar_next(t, &tm)) == 1) {
-		if (!b && !(b = walker_batch(w))) {
+		if (!b && !(b = reader_batch(w))) {
 			r = -ENOMEM;
 			break;
 		}
@@ -896,22 +926,82 @@ static void *walker_run(void *arg)
 			free(b->v[b->n].sp);
 			break;
 		}
-		r = walker_push(w, b);
+		r = reader_push(w, b);
 		if (r < 0)
 			break;
 		b = NULL;
 	}
-	if (r == 0 && b && b->n) {
-		r = walker_push(w, b);
-		if (r == 0)
-			b = NULL;
-	}
-	batch_free(b);
-	if (r < 0 && !w->err[0] && r != -ENOMEM && r != -ECANCELED && t)
-		snprintf(w->err, sizeof(w->err), "%s: %s", w->src, idx_tar_error(t));
+	if (r < 0 && r != -ECANCELED && !sc->err[0])
+		snprintf(sc->err, sizeof(sc->err), "%s: %s", w->src,
+			 t && r != -ENOMEM ? idx_tar_error(t) : idx_strerror(r));
 	idx_tar_close(t);
+	if (r == -ECANCELED) {
+		batch_free(b);
+		return r;
+	}
+	sc->r = r < 0 ? r : 0;
+	if (!b && !(b = reader_batch(w))) {
+		sc->r = -ENOMEM;
+		snprintf(sc->err, sizeof(sc->err), "%s: %s", w->src, idx_strerror(-ENOMEM));
+		return -ECANCELED; /* no marker to send: stop */
+	}
+	if (r < 0)
+		batch_clear(b); /* a failed source's last files are not put */
+	b->end = 1;
+	if (reader_push(w, b) < 0) {
+		batch_free(b);
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+/* Open source k: a tar is opened here, a directory left to the committer;
+ * then its end marker (after its batches, for a tar). */
+static int reader_src(struct reader *w, size_t k)
+{
+	struct src *sc = &w->sv[k];
+	const char *src = w->srcs[k];
+	struct stat sb;
+	struct batch *b;
+	int r = 0;
+
+	w->src = src;
+	w->cur = sc;
+	if (stat(src, &sb) < 0 || !(sc->abs = realpath(src, NULL))) {
+		r = -errno;
+		snprintf(sc->err, sizeof(sc->err), "%s: %s", src, strerror(errno));
+	} else if (S_ISDIR(sb.st_mode)) {
+		sc->dir = 1;
+	} else if (!S_ISREG(sb.st_mode)) {
+		r = -EINVAL;
+		snprintf(sc->err, sizeof(sc->err), "%s: not a tar file or a directory", src);
+	} else if ((r = w->b->open(sc->abs, &sc->f)) < 0 ||
+		   (r = w->b->stat(sc->f, &sc->size, &sc->mtime)) < 0) {
+		snprintf(sc->err, sizeof(sc->err), "%s: %s", src, strerror(-r));
+	} else {
+		return reader_tar(w, sc);
+	}
+	sc->r = r;
+	if (!(b = reader_batch(w))) {
+		sc->r = -ENOMEM;
+		return -ECANCELED;
+	}
+	b->end = 1;
+	if (reader_push(w, b) < 0) {
+		batch_free(b);
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+static void *reader_run(void *arg)
+{
+	struct reader *w = arg;
+
+	for (size_t k = 0; k < w->nsrc; k++)
+		if (reader_src(w, k) < 0)
+			break;
 	pthread_mutex_lock(&w->mu);
-	w->r = r;
 	w->done = 1;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
@@ -937,134 +1027,232 @@ static void progress_end(const struct idx_ingest_opts *o, time_t last)
 }
 
 /* Put the links, now that every file of the shard is in the commit. */
-static int put_links(struct idx_commit *c, struct walker *w, struct idx_bfile *f,
-		     struct idx_ingest_stats *st, char *err, size_t errlen)
+static int put_links(struct idx_commit *c, const char *src, struct src *sc, uint64_t shard,
+		     const struct idx_backend *b, struct idx_ingest_stats *st, char *err,
+		     size_t errlen)
 {
-	struct links *l = &w->links;
+	struct links *l = &sc->links;
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < l->n; i++) {
 		struct lnk *k = &l->v[i];
 		if (k->state == L_GONE) {
-			cm_warn("%s: %s appears more than once; the last one wins", w->src,
-				k->path);
+			cm_warn("%s: %s appears more than once; the last one wins", src, k->path);
 			st->dups++;
 			continue;
 		}
-		r = link_resolve(c, w->src, l, i, w->shard, 0);
+		r = link_resolve(c, src, l, i, shard, 0);
 		if (r == -ENOENT || r == -ELOOP) {
 			st->refused++;
 			r = 0;
 			continue;
 		}
 		if (r < 0)
-			snprintf(err, errlen, "%s: %s: %s", w->src, k->path, idx_strerror(r));
+			snprintf(err, errlen, "%s: %s: %s", src, k->path, idx_strerror(r));
 		else
-			r = put_file(c, w->src, k->path, &k->f, NULL, w->io.b, f, st, err,
-				     errlen);
+			r = put_file(c, src, k->path, &k->f, NULL, b, sc->f, st, err, errlen);
 	}
 	return r;
 }
 
-static int ingest_tar(struct idx_commit *c, const char *src, const char *abs,
-		      const struct idx_ingest_opts *o, struct idx_ingest_stats *st, char *err,
-		      size_t errlen)
+static void src_clear(const struct idx_backend *b, struct src *sc)
 {
-	struct walker w = { .src = src, .io = { .b = &idx_backend_posix }, .checksum = o->checksum };
-	struct idx_bfile *f;
-	struct batch *bt;
+	if (sc->f)
+		b->close(sc->f);
+	sc->f = NULL;
+	free(sc->abs);
+	sc->abs = NULL;
+	links_free(&sc->links);
+}
+
+/* An ingest of several sources, read ahead by one reader thread. */
+struct idx_ingest {
+	struct idx_commit *c;
+	const struct idx_ingest_opts *o;
+	struct idx_ingest_stats *st;
+	struct reader w;
 	pthread_t th;
-	int64_t mtime;
+	size_t next;            /* the source idx_ingest_next() does next */
+	int running, failed;    /* the reader runs; a store error stopped it */
+};
+
+static void reader_stop(struct idx_ingest *g)
+{
+	struct batch *b;
+
+	if (!g->running)
+		return;
+	pthread_mutex_lock(&g->w.mu);
+	g->w.stop = 1;
+	pthread_cond_broadcast(&g->w.cv);
+	pthread_mutex_unlock(&g->w.mu);
+	pthread_join(g->th, NULL);
+	g->running = 0;
+	while (g->w.nq)
+		batch_free(g->w.q[--g->w.nq]);
+	while ((b = g->w.free)) {
+		g->w.free = b->next;
+		batch_free(b);
+	}
+}
+
+int idx_ingest_begin(struct idx_ingest **out, struct idx_commit *c, const char *const *srcs,
+		     size_t n, const struct idx_ingest_opts *o, struct idx_ingest_stats *st)
+{
+	struct idx_ingest *g = calloc(1, sizeof(*g));
+
+	if (!g || !(g->w.sv = calloc(n ? n : 1, sizeof(*g->w.sv))) ||
+	    !(g->w.io.buf = malloc(READ_CHUNK))) {
+		if (g)
+			free(g->w.sv);
+		free(g);
+		return -ENOMEM;
+	}
+	g->c = c;
+	g->o = o;
+	g->st = st;
+	g->w.srcs = srcs;
+	g->w.nsrc = n;
+	g->w.b = &idx_backend_posix;
+	g->w.io.b = g->w.b;
+	g->w.checksum = o->checksum;
+	for (size_t k = 0; k < n; k++)
+		cm_strset_init(&g->w.sv[k].links.set);
+	if (pthread_mutex_init(&g->w.mu, NULL) != 0 ||
+	    (pthread_cond_init(&g->w.cv, NULL) != 0 && (pthread_mutex_destroy(&g->w.mu), 1))) {
+		free(g->w.io.buf);
+		free(g->w.sv);
+		free(g);
+		return -ENOMEM;
+	}
+	if (pthread_create(&g->th, NULL, reader_run, &g->w) != 0) {
+		idx_ingest_end(g);
+		return -EAGAIN;
+	}
+	g->running = 1;
+	*out = g;
+	return 0;
+}
+
+/* Source k's batches up to and with its end marker (the last batch), put
+ * unless *rp is set; the marker is returned (NULL if the reader stopped
+ * first). */
+static struct batch *commit_tar(struct idx_ingest *g, const char *src, struct batch *bt,
+				uint64_t shard, int *rp, char *err, size_t errlen)
+{
+	struct src *sc = &g->w.sv[g->next - 1];
 	time_t shown = 0;
 	size_t files = 0;
-	int r, rp = 0;
 
-	cm_strset_init(&w.links.set);
-	r = w.io.b->open(abs, &f);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", src, strerror(-r));
-		return r;
-	}
-	w.io.f = f;
-	r = w.io.b->stat(f, &w.size, &mtime);
-	if (r == 0)
-		r = idx_commit_save(c);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
-		w.io.b->close(f);
-		return r;
-	}
-	if (o->checksum && w.io.b->fd(f) >= 0) /* all of it, front to back: read ahead more */
-		(void)posix_fadvise(w.io.b->fd(f), 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = idx_commit_shard(c, IDX_SHARD_TAR, abs, w.size, mtime, 0, &w.shard);
-	if (r == 0 && !(w.io.buf = malloc(READ_CHUNK)))
-		r = -ENOMEM;
-	if (r == 0 && pthread_mutex_init(&w.mu, NULL) != 0)
-		r = -ENOMEM;
-	if (r == 0 && pthread_cond_init(&w.cv, NULL) != 0) {
-		pthread_mutex_destroy(&w.mu);
-		r = -ENOMEM;
-	}
-	if (r == 0 && pthread_create(&th, NULL, walker_run, &w) != 0) {
-		pthread_cond_destroy(&w.cv);
-		pthread_mutex_destroy(&w.mu);
-		r = -EAGAIN;
-	}
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
-		goto out;
-	}
-	/* Files go in as they come; the walker's error, if any, wins. */
-	while ((bt = walker_take(&w))) {
+	while (bt) {
 		uint64_t at = 0;
-		for (size_t i = 0; rp == 0 && i < bt->n; i++) {
-			const struct mem *m = bt->ord[i];
+		for (size_t i = 0; *rp == 0 && i < bt->n; i++) {
+			struct mem *m = bt->ord[i];
 			if (m->off > at)
 				at = m->off;
-			rp = put_member(c, src, m, w.io.b, f, st, err, errlen);
+			m->shard = shard;
+			*rp = put_member(g->c, src, m, g->w.b, sc->f, g->st, err, errlen);
 		}
 		files += bt->n;
-		walker_give(&w, bt);
-		progress(o, src, files, at, w.size, &shown);
-		if (rp < 0) {
-			pthread_mutex_lock(&w.mu);
-			w.stop = 1;
-			pthread_cond_broadcast(&w.cv);
-			pthread_mutex_unlock(&w.mu);
-		}
+		progress(g->o, src, files, at, sc->size, &shown);
+		if (bt->end)
+			break;
+		reader_give(&g->w, bt);
+		bt = reader_take(&g->w);
 	}
-	pthread_join(th, NULL);
-	progress_end(o, shown);
-	pthread_cond_destroy(&w.cv);
-	pthread_mutex_destroy(&w.mu);
-	while ((bt = w.free)) {
-		w.free = bt->next;
-		batch_free(bt);
+	progress_end(g->o, shown);
+	return bt;
+}
+
+int idx_ingest_next(struct idx_ingest *g, char *err, size_t errlen)
+{
+	struct batch *bt;
+	struct src *sc;
+	const char *src;
+	uint64_t shard = 0;
+	int r = 0, rp = 0;
+
+	if (g->next == g->w.nsrc)
+		return 1;
+	src = g->w.srcs[g->next];
+	if (!g->running || g->failed) {
+		snprintf(err, errlen, "%s: not read: the index failed on an earlier source", src);
+		return -ECANCELED;
 	}
-	st->refused += w.refused;
-	if (w.r < 0 && w.r != -ECANCELED) {
-		r = w.r;
-		if (w.err[0])
-			snprintf(err, errlen, "%s", w.err);
-		else
-			snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+	sc = &g->w.sv[g->next++];
+	err[0] = 0;
+	bt = reader_take(&g->w);
+	if (!bt) { /* the reader stopped before this source: out of memory */
+		g->failed = 1;
+		reader_stop(g);
+		r = sc->r < 0 ? sc->r : -ENOMEM;
+		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+		src_clear(g->w.b, sc);
+		return r;
+	}
+	if (bt->end && sc->dir) {
+		reader_give(&g->w, bt);
+		r = ingest_dir(g->c, src, sc->abs, g->o, g->st, err, errlen);
+		src_clear(g->w.b, sc);
+		return r;
+	}
+	if (bt->end && sc->r < 0 && !sc->f) { /* never opened */
+		reader_give(&g->w, bt);
+		snprintf(err, errlen, "%s", sc->err);
+		src_clear(g->w.b, sc);
+		return sc->r;
+	}
+	r = idx_commit_save(g->c);
+	if (r == 0)
+		r = idx_commit_shard(g->c, IDX_SHARD_TAR, sc->abs, sc->size, sc->mtime, 0, &shard);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
+		rp = r;
+	}
+	bt = commit_tar(g, src, bt, shard, &rp, err, errlen);
+	if (!bt) { /* the reader stopped: out of memory */
+		r = rp ? rp : sc->r < 0 ? sc->r : -ENOMEM;
+		if (!err[0])
+			snprintf(err, errlen, "%s", sc->err[0] ? sc->err : idx_strerror(r));
 	} else if (rp < 0) {
 		r = rp;
+	} else if (sc->r < 0) {
+		r = sc->r;
+		snprintf(err, errlen, "%s", sc->err[0] ? sc->err : idx_strerror(r));
 	} else {
-		r = put_links(c, &w, f, st, err, errlen);
+		r = put_links(g->c, src, sc, shard, g->w.b, g->st, err, errlen);
+		if (r == 0)
+			g->st->shards++;
 	}
-	if (r == 0)
-		st->shards++;
-out:
-	rp = idx_commit_restore(c, r == 0);
+	g->st->refused += sc->refused;
+	if (bt)
+		reader_give(&g->w, bt);
+	if (rp < 0 || !bt) {
+		/* the store failed, not the source: stop reading */
+		g->failed = 1;
+		reader_stop(g);
+	}
+	rp = idx_commit_restore(g->c, r == 0);
 	if (r == 0 && rp < 0) {
 		r = rp;
 		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
 	}
-	free(w.io.buf);
-	w.io.b->close(f);
-	links_free(&w.links);
+	src_clear(g->w.b, sc);
 	return r;
+}
+
+void idx_ingest_end(struct idx_ingest *g)
+{
+	if (!g)
+		return;
+	reader_stop(g);
+	pthread_cond_destroy(&g->w.cv);
+	pthread_mutex_destroy(&g->w.mu);
+	for (size_t k = 0; k < g->w.nsrc; k++)
+		src_clear(g->w.b, &g->w.sv[k]);
+	free(g->w.sv);
+	free(g->w.io.buf);
+	free(g);
 }
 
 /* ---- directory sources ---- */
@@ -1199,33 +1387,5 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
 	if (r == 0)
 		st->shards++;
 	plan_free(&p);
-	return r;
-}
-
-int idx_ingest_src(struct idx_commit *c, const char *src, const struct idx_ingest_opts *o,
-		   struct idx_ingest_stats *st, char *err, size_t errlen)
-{
-	struct stat sb;
-	char *abs;
-	int r;
-
-	if (stat(src, &sb) < 0) {
-		snprintf(err, errlen, "%s: %s", src, strerror(errno));
-		return -errno;
-	}
-	abs = realpath(src, NULL);
-	if (!abs) {
-		snprintf(err, errlen, "%s: %s", src, strerror(errno));
-		return -errno;
-	}
-	if (S_ISDIR(sb.st_mode))
-		r = ingest_dir(c, src, abs, o, st, err, errlen);
-	else if (S_ISREG(sb.st_mode))
-		r = ingest_tar(c, src, abs, o, st, err, errlen);
-	else {
-		snprintf(err, errlen, "%s: not a tar file or a directory", src);
-		r = -EINVAL;
-	}
-	free(abs);
 	return r;
 }

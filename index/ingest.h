@@ -22,13 +22,21 @@ struct idx_ingest_stats {
 	uint64_t notattrs; /* .json members that are not flat objects (kept as files) */
 };
 
-/* Index one source: a tar file or a directory.  Warnings about refused
- * members go to the log (stderr).  On failure err holds one line
- * "SRC: offset N: reason" and nothing of the source is in the commit (a
- * tar's puts are undone through a savepoint), so the caller may go on with
- * other sources or abort. */
-int idx_ingest_src(struct idx_commit *c, const char *src, const struct idx_ingest_opts *o,
-		   struct idx_ingest_stats *st, char *err, size_t errlen);
+/* Index sources (tar files or directories) into c, one after the other:
+ * begin, then next once per source, then end.  A reader thread reads the
+ * tars ahead of the puts, the next source while the last one is finished.
+ * Warnings about refused members go to the log (stderr).  next returns 0
+ * for a source indexed, 1 when there are no more, or -errno with err
+ * holding one line "SRC: offset N: reason": then nothing of that source is
+ * in the commit (a tar's puts are undone through a savepoint), and the
+ * caller may go on with the next source or end.  After a failure of the
+ * store rather than the source (-ENOMEM, -ENOSPC, ...) next returns
+ * -ECANCELED.  srcs, o and st are borrowed until end. */
+struct idx_ingest;
+int idx_ingest_begin(struct idx_ingest **out, struct idx_commit *c, const char *const *srcs,
+		     size_t n, const struct idx_ingest_opts *o, struct idx_ingest_stats *st);
+int idx_ingest_next(struct idx_ingest *g, char *err, size_t errlen);
+void idx_ingest_end(struct idx_ingest *g); /* accepts NULL */
 
 /* Apply a labels file (JSONL objects with "key"/"__key__", or CSV with a
  * "key"/"__key__" column) to the commit's samples.  Returns samples changed,

@@ -9,7 +9,7 @@ S=$SIEVEFS
 T=$(mktemp -d /tmp/sievefs-stream.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-plan 21
+plan 25
 
 # 6,000 samples of two members (12,000 members: three batches), labels in
 # the .cls sidecars; the last member of big.tar is 1 MiB of data.
@@ -91,6 +91,25 @@ out=$("$S" stat st sp2@v1/d/s300.jpg 2>&1)
 case $out in *"label"*) fail "a label removed by --labels"; diag "$out" ;; *"w = 300"*) ok "--labels removes a sidecar's label" ;; *) fail "labels"; diag "$out" ;; esac
 out=$("$S" stat st sp2@v1/d/s301.jpg 2>&1)
 case $out in *"extra = x"*"label = 0"*) ok "--labels adds to a sidecar's label" ;; *) fail "labels add"; diag "$out" ;; esac
+
+# Many sources: the reader reads ahead into the next ones while each is
+# committed; a bad one in the middle is undone alone, a directory between
+# tars is indexed in its turn, and without --skip-bad nothing is kept.
+mkdir -p ms && for k in $(seq 1 40); do
+	mkdir -p ms/$k/s$k && for i in 1 2 3; do echo "$k.$i" > ms/$k/s$k/f$i.txt; done
+	tar -C ms/$k -cf ms/$k.tar s$k
+done
+mkdir -p ms/dir/sd && echo dirfile > ms/dir/sd/x.txt
+srcs=$(for k in $(seq 1 40); do [ "$k" = 20 ] && printf 'cut.tar ms/dir '; printf 'ms/%s.tar ' "$k"; done)
+# shellcheck disable=SC2086 # word splitting wanted
+out=$("$S" ingest st ms $srcs -m many 2>&1)
+case $out in *"cut.tar"*"nothing was committed"*) ok "many sources, one bad: nothing committed" ;; *) fail "many bad"; diag "$out" ;; esac
+# shellcheck disable=SC2086
+out=$("$S" ingest st ms $srcs --skip-bad -m many 2>&1)
+case $out in *"1 bad source(s) skipped"*"ms v1: 121 samples (+121 -0 ~0), 121 files"*) ok "--skip-bad over 42 sources: 40 tars and the directory" ;;
+*) fail "many skip"; diag "$out" ;; esac
+check_eq "a file of the last tar" "40.3" "$("$S" cat st ms@v1/s40/f3.txt)"
+check_eq "the directory between the tars" "dirfile" "$("$S" cat st ms@v1/sd/x.txt)"
 
 # Progress: a line rewritten in place on a terminal, nothing elsewhere.
 if command -v script > /dev/null; then
