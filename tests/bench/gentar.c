@@ -1,7 +1,8 @@
 /* tests/bench/gentar.c - write the benchmark's tar shards: deterministic
  * pseudo-random (incompressible) contents, ustar headers, no dependencies.
  *
- *   gentar wds   OUT.tar N         N samples NNNNNN.jpg (1-8 KiB) + NNNNNN.cls
+ *   gentar wds   OUT.tar N [FIRST] N samples NNNNNN.jpg (1-8 KiB) + NNNNNN.cls,
+ *                                  numbered from FIRST (default 0)
  *   gentar files OUT.tar N         N files part-DD/NNNNNN.bin (1-16 KiB), 1000 a directory
  *   gentar big   OUT.tar BYTES     one file big.bin of BYTES bytes
  *   gentar shards DIR N S          N files of 4-100 KiB over S shards:
@@ -157,14 +158,16 @@ int main(int argc, char **argv)
 		}
 		return shards(argv[2], n, count);
 	}
-	if (argc != 4 || !(n = strtoull(argv[3], NULL, 10))) {
+	if ((argc != 4 && !(argc == 5 && !strcmp(argv[1], "wds"))) ||
+	    !(n = strtoull(argv[3], NULL, 10))) {
 		fprintf(stderr, "usage: gentar wds|files|big OUT.tar N|BYTES, or gentar shards DIR N S\n");
 		return 2;
 	}
 	if (open_out(argv[2]))
 		return 1;
 	if (!strcmp(argv[1], "wds")) {
-		for (uint64_t i = 0; i < n; i++) {
+		uint64_t first = argc == 5 ? strtoull(argv[4], NULL, 10) : 0;
+		for (uint64_t i = first; i < first + n; i++) {
 			int len;
 
 			snprintf(name, sizeof(name), "%06llu.jpg", (unsigned long long)i);

@@ -3,8 +3,10 @@
 # tests/bench/ingest.sh - ingest speed (issue #3), warm and cold, in one run:
 # `sievefs ingest` with and without checksums against `cat TAR > /dev/null`
 # (reading the bytes once) and `tar -tf TAR` (walking the headers) on the
-# same file, for (a) a generated WebDataset-style tar of small members and
-# (b) the Linux source tar of Debian's linux-source-6.1, when installed.
+# same file, for (a) a generated WebDataset-style tar of small members, (b)
+# the same samples in shards of 100 (`cat` and `tar -itf -` of their
+# concatenation, each one process), and (c) the Linux source tar of
+# Debian's linux-source-6.1, when installed.
 #
 # usage: tests/bench/ingest.sh [--sievefs PATH] [--samples N] [--reps R]
 #                              [--linux TAR|none] [--out DIR] [--no-cold]
@@ -84,7 +86,7 @@ best_of() {
 	for _ in $(seq 1 "$n"); do
 		rm -rf "$W/st"
 		"$S" init "$W/st" >/dev/null
-		if [ "$cold" != 0 ]; then drop; else cat "$TAR" > /dev/null; fi
+		if [ "$cold" != 0 ]; then drop; else cat "${TARS[@]}" > /dev/null; fi
 		t0=${EPOCHREALTIME/,/.}
 		if [ "$cold" = 2 ]; then
 			(echo "$BASHPID" > "$CGPROCS" && exec "$@") > /dev/null 2>>"$W/ingest.log"
@@ -99,11 +101,14 @@ best_of() {
 }
 
 declare -A R
+# measure NAME TAR...: one or more tars, read as one source list (`cat`
+# reads them in one process, `tar -itf -` their concatenation)
 measure() {
 	local name=$1 creps=$((REPS > 1 ? REPS - 1 : 1))
-	TAR=$2
-	ENTRIES=$(tar -tf "$TAR" | wc -l)
-	BYTES=$(stat -c %s "$TAR")
+	shift
+	TARS=("$@")
+	ENTRIES=$(cat "${TARS[@]}" | tar -itf - | wc -l)
+	BYTES=$(cat "${TARS[@]}" | wc -c)
 	R[$name|entries]=$ENTRIES R[$name|bytes]=$BYTES
 	for mode in warm cold thr; do
 		[ $mode = cold ] && [ "$COLD" = 0 ] && continue
@@ -112,15 +117,19 @@ measure() {
 		[ $mode = cold ] && reps=$creps c=1
 		[ $mode = thr ] && reps=$creps c=2
 		echo "== $name: $mode" >&2
-		R[$name|cat|$mode]=$(best_of "$reps" $c cat "$TAR")
-		R[$name|tartf|$mode]=$(best_of "$reps" $c tar -tf "$TAR")
-		R[$name|ingest|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "$TAR")
-		R[$name|nock|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "$TAR" --no-checksum)
+		R[$name|cat|$mode]=$(best_of "$reps" $c cat "${TARS[@]}")
+		if [ ${#TARS[@]} = 1 ]; then
+			R[$name|tartf|$mode]=$(best_of "$reps" $c tar -tf "${TARS[0]}")
+		else
+			R[$name|tartf|$mode]=$(best_of "$reps" $c bash -c 'cat "$@" | tar -itf -' _ "${TARS[@]}")
+		fi
+		R[$name|ingest|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "${TARS[@]}")
+		R[$name|nock|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "${TARS[@]}" --no-checksum)
 		R[$name|$mode|done]=1
 	done
 	# memory and index size of one more (warm) ingest
 	rm -rf "$W/st"; "$S" init "$W/st" >/dev/null
-	/usr/bin/time -o "$W/time" -f '%M' "$S" ingest "$W/st" ds "$TAR" >/dev/null 2>>"$W/ingest.log"
+	/usr/bin/time -o "$W/time" -f '%M' "$S" ingest "$W/st" ds "${TARS[@]}" >/dev/null 2>>"$W/ingest.log"
 	R[$name|rss]=$(( $(cat "$W/time") / 1024 ))
 	R[$name|index]=$(( $(stat -c %s "$W/st/index.mdb") / 1000000 ))
 }
@@ -128,6 +137,13 @@ measure() {
 echo "== generating $N WebDataset samples" >&2
 "$W/gentar" wds "$W/wds.tar" "$N" >&2
 measure "WebDataset, $N samples" "$W/wds.tar"
+# The same samples in shards of 100, as datasets come (one source each).
+mkdir -p "$W/shards"
+for k in $(seq 0 $(((N - 1) / 100))); do
+	"$W/gentar" wds "$(printf '%s/shards/shard-%06d.tar' "$W" "$k")" \
+		$((N - k * 100 < 100 ? N - k * 100 : 100)) $((k * 100)) 2>/dev/null
+done
+measure "WebDataset, $N samples in $(((N + 99) / 100)) shards" "$W"/shards/shard-*.tar
 if [ "$LINUX" = auto ]; then
 	LINUX=none
 	if [ -f /usr/src/linux-source-6.1.tar.xz ]; then
@@ -151,7 +167,7 @@ echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); warm: best of
 echo
 echo "| tar | work | warm | entries/s | MB/s | vs cat | vs tar -tf | cold | vs cat | vs tar -tf |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for name in "WebDataset, $N samples" "linux-source-6.1"; do
+for name in "WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1"; do
 	[ -n "${R[$name|entries]:-}" ] || continue
 	first=1
 	for w in cat tartf ingest nock; do
@@ -175,7 +191,7 @@ if [ -n "$CGPROCS" ]; then
 	echo
 	echo "| tar | work | time | MB/s | vs cat | vs tar -tf |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: |"
-	for name in "WebDataset, $N samples" "linux-source-6.1"; do
+	for name in "WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1"; do
 		[ -n "${R[$name|thr|done]:-}" ] || continue
 		first=1
 		for w in cat tartf ingest nock; do
@@ -188,7 +204,7 @@ if [ -n "$CGPROCS" ]; then
 	done
 fi
 echo
-for name in "WebDataset, $N samples" "linux-source-6.1"; do
+for name in "WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1"; do
 	[ -n "${R[$name|entries]:-}" ] || continue
 	echo "- $name: \`sievefs ingest\` peak RSS ${R[$name|rss]} MiB, index ${R[$name|index]} MB"
 done
