@@ -32,16 +32,16 @@
 #include "common/util.h"
 #include "index/backend.h"
 #include "index/ingest.h"
+#include "index/links.h"
 #include "index/json.h"
 #include "index/store_int.h"
 #include "index/tar.h"
 
 #define SIDECAR_MAX (1u << 20)
 #define READ_CHUNK (256u << 10)
-#define LINK_DEPTH 40
 
 /* A file to put: a tar's regular member or a directory's file.  Links of a
- * tar are kept apart (struct lnk) until the whole shard is known. */
+ * tar are kept apart (index/links.h) until the whole shard is known. */
 struct mem {
 	char *path;       /* in its batch's (or plan's) arena */
 	char *abs;        /* directory sources: the file to read */
@@ -184,207 +184,6 @@ static int plan_add(struct plan *p, const char *path, struct mem **out)
 	b->n++;
 	p->n++;
 	*out = m;
-	return 0;
-}
-
-/* ---- a tar's links ----
- *
- * A hard or symbolic link member becomes a file holding its target's bytes.
- * Links are kept apart, in tar order, and put once the whole shard is
- * known (a link may name a later member).  Files are put as they come, so
- * by then a target that is a file of this shard is in the commit, where
- * it is looked up; a target that is itself a link is resolved first.  The
- * same path given again later in the tar wins: a link followed by a member
- * of its path is dropped (and reported when the links are put). */
-
-enum { L_NEW, L_BUSY, L_OK, L_BAD, L_GONE };
-
-struct lnk {
-	char *path, *link;    /* in the links' arena */
-	uint64_t hdr;
-	int sym;              /* symbolic (relative to its directory), else hard */
-	int state;
-	struct idx_file f;    /* L_OK: where the target's bytes are */
-};
-
-struct links {
-	struct lnk *v;
-	size_t n, cap;
-	struct arena names;
-	struct cm_strset set; /* path -> index + 1 of its live link, 0 if none */
-};
-
-static void links_free(struct links *l)
-{
-	free(l->v);
-	arena_free(&l->names);
-	cm_strset_free(&l->set);
-	memset(l, 0, sizeof(*l)); /* empty again (a zeroed strset is one) */
-}
-
-/* Link member tm, in tar order; the earlier link of its path, if any, is
- * dropped. */
-static int links_add(struct links *l, const char *path, const char *link, uint64_t hdr, int sym)
-{
-	struct cm_strset_ent *e;
-	struct lnk *k;
-	int r;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct lnk *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	k = &l->v[l->n];
-	memset(k, 0, sizeof(*k));
-	k->path = arena_dup(&l->names, path);
-	k->link = arena_dup(&l->names, link);
-	if (!k->path || !k->link)
-		return -ENOMEM;
-	k->hdr = hdr;
-	k->sym = sym;
-	r = cm_strset_add(&l->set, k->path, strlen(k->path), &e);
-	if (r < 0)
-		return r;
-	if (e->val)
-		l->v[e->val - 1].state = L_GONE;
-	e->val = ++l->n;
-	return 0;
-}
-
-/* A file member of path after the links seen so far: a link of that path
- * is dropped. */
-static void links_file(struct links *l, const char *path, size_t n)
-{
-	struct cm_strset_ent *e;
-
-	if (l->n && (e = cm_strset_get(&l->set, path, n)) && e->val) {
-		l->v[e->val - 1].state = L_GONE;
-		e->val = 0;
-	}
-}
-
-/* Normalise a link target relative to the directory of `from`.  Returns
- * -EXDEV when it leaves the dataset's root. */
-static int link_target(const char *from, const char *link, char *out, size_t outlen,
-		       int relative)
-{
-	char tmp[CM_PATH_MAX * 2 + 2];
-	size_t dl = relative ? cm_dirname_len(from, strlen(from)) : 0, o = 0;
-	const char *s;
-
-	if (link[0] == '/')
-		return -EXDEV;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)dl, from, dl ? "/" : "", link) >=
-	    sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (s = tmp; *s;) {
-		const char *e = strchr(s, '/');
-		size_t n = e ? (size_t)(e - s) : strlen(s);
-		if (n == 0 || (n == 1 && s[0] == '.')) {
-			/* skip */
-		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
-			if (o == 0)
-				return -EXDEV;
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else {
-			if (o + n + 2 > outlen)
-				return -ENAMETOOLONG;
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, s, n);
-			o += n;
-		}
-		s += n;
-		if (*s == '/')
-			s++;
-	}
-	out[o] = 0;
-	return o ? 0 : -EXDEV;
-}
-
-/* Resolve link i of shard `shard` to the bytes it names (k->f), or refuse it
- * with a message: 0, -ENOENT or -ELOOP when refused, or -errno.  A chain
- * longer than LINK_DEPTH is refused (and bounds the recursion). */
-static int link_resolve(struct idx_commit *c, const char *src, struct links *l, size_t i,
-			uint64_t shard, int depth)
-{
-	struct lnk *k = &l->v[i];
-	struct cm_strset_ent *e;
-	struct idx_entry ent;
-	char target[CM_PATH_MAX + 1];
-	const char *why = NULL;
-	int r;
-
-	switch (k->state) {
-	case L_OK: return 0;
-	case L_BAD: return -ENOENT;
-	case L_BUSY:
-		cm_warn("%s: offset %" PRIu64 ": %s: links form a loop; refused", src, k->hdr,
-			k->path);
-		k->state = L_BAD;
-		return -ELOOP;
-	}
-	if (depth > LINK_DEPTH) {
-		cm_warn("%s: offset %" PRIu64 ": %s: too many levels of links; refused", src,
-			k->hdr, k->path);
-		k->state = L_BAD;
-		return -ELOOP;
-	}
-	k->state = L_BUSY;
-	r = link_target(k->path, k->link, target, sizeof(target), k->sym);
-	if (r == -EXDEV) {
-		why = "escapes the dataset";
-	} else if (r < 0) {
-		why = "is too long";
-	} else if ((e = cm_strset_get(&l->set, target, strlen(target))) && e->val &&
-		   e->val - 1 != i) {
-		r = link_resolve(c, src, l, e->val - 1, shard, depth + 1);
-		if (r == -ENOENT || r == -ELOOP) {
-			if (k->state == L_BAD) /* reported as part of a loop */
-				return -ENOENT;
-			why = "names a refused link";
-		} else if (r < 0) {
-			return r;
-		} else {
-			k->f = l->v[e->val - 1].f;
-		}
-	} else if (e && e->val) {
-		why = "names itself";
-	} else {
-		r = idx_resolve(idx_commit_txn(c), idx_commit_dataset(c), idx_commit_version(c),
-				target, &ent);
-		if (r == 0 && ent.type == IDX_ENT_DIR)
-			why = "names a directory (not supported)";
-		else if (r < 0 || ent.type != IDX_ENT_FILE || ent.shard != shard)
-			why = "dangles";
-		if (r < 0 && r != -ENOENT && r != -ENOTDIR)
-			return r;
-		if (!why) {
-			memset(&k->f, 0, sizeof(k->f));
-			k->f.shard = ent.shard;
-			k->f.offset = ent.offset;
-			k->f.stored = ent.stored;
-			k->f.size = ent.size;
-			k->f.xxh = ent.xxh;
-			k->f.codec = ent.codec;
-			k->f.mode = ent.mode;
-			k->f.mtime = ent.mtime;
-		}
-	}
-	if (why) {
-		cm_warn("%s: offset %" PRIu64 ": %s: link to '%s' %s; refused", src, k->hdr,
-			k->path, k->link, why);
-		k->state = L_BAD;
-		return -ENOENT;
-	}
-	k->state = L_OK;
 	return 0;
 }
 
@@ -728,7 +527,7 @@ struct src {
 	uint64_t size;
 	int64_t mtime;
 	size_t refused;         /* members refused while walking */
-	struct links links;
+	struct idx_links links;
 	int r;                  /* the reader's result */
 	char err[512];
 };
@@ -871,11 +670,11 @@ static int walk_member(struct reader *w, const struct idx_tar_member *tm, struct
 		return 1;
 	}
 	if (tm->type != IDX_TAR_REG) {
-		r = links_add(&w->cur->links, tm->path, tm->linkname, tm->hdr_offset,
+		r = idx_links_add(&w->cur->links, tm->path, tm->linkname, tm->hdr_offset,
 			      tm->type == IDX_TAR_SYMLINK);
 		return r < 0 ? r : 1;
 	}
-	links_file(&w->cur->links, tm->path, n);
+	idx_links_file(&w->cur->links, tm->path, n);
 	memset(m, 0, sizeof(*m));
 	m->hdr = tm->hdr_offset;
 	m->off = tm->data_offset;
@@ -1031,17 +830,17 @@ static int put_links(struct idx_commit *c, const char *src, struct src *sc, uint
 		     const struct idx_backend *b, struct idx_ingest_stats *st, char *err,
 		     size_t errlen)
 {
-	struct links *l = &sc->links;
+	struct idx_links *l = &sc->links;
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < l->n; i++) {
-		struct lnk *k = &l->v[i];
-		if (k->state == L_GONE) {
+		struct idx_lnk *k = &l->v[i];
+		if (k->state == IDX_L_GONE) {
 			cm_warn("%s: %s appears more than once; the last one wins", src, k->path);
 			st->dups++;
 			continue;
 		}
-		r = link_resolve(c, src, l, i, shard, 0);
+		r = idx_links_resolve(c, src, l, i, shard);
 		if (r == -ENOENT || r == -ELOOP) {
 			st->refused++;
 			r = 0;
@@ -1062,7 +861,7 @@ static void src_clear(const struct idx_backend *b, struct src *sc)
 	sc->f = NULL;
 	free(sc->abs);
 	sc->abs = NULL;
-	links_free(&sc->links);
+	idx_links_free(&sc->links);
 }
 
 /* An ingest of several sources, read ahead by one reader thread. */
@@ -1117,7 +916,7 @@ int idx_ingest_begin(struct idx_ingest **out, struct idx_commit *c, const char *
 	g->w.io.b = g->w.b;
 	g->w.checksum = o->checksum;
 	for (size_t k = 0; k < n; k++)
-		cm_strset_init(&g->w.sv[k].links.set);
+		idx_links_init(&g->w.sv[k].links);
 	if (pthread_mutex_init(&g->w.mu, NULL) != 0 ||
 	    (pthread_cond_init(&g->w.cv, NULL) != 0 && (pthread_mutex_destroy(&g->w.mu), 1))) {
 		free(g->w.io.buf);

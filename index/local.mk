@@ -7,7 +7,7 @@ index_libindex_a_SOURCES = \
 	index/attrs.c \
 	index/reader.c index/reader.h \
 	index/tar.c index/tar.h \
-	index/ingest.c index/ingest.h index/labels.c \
+	index/ingest.c index/ingest.h index/links.c index/links.h index/labels.c \
 	index/json.c index/json.h \
 	index/diff.c index/diff.h \
 	index/zcodec.c index/zcodec.h index/zcache.c index/zcache.h \
