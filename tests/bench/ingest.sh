@@ -154,6 +154,7 @@ if [ "$LINUX" = auto ]; then
 fi
 [ "$LINUX" != none ] && measure "linux-source-6.1" "$LINUX"
 
+NAMES=("WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1")
 r() { echo "scale=3; $1" | bc -l; }
 work_label() {
 	case $1 in
@@ -167,7 +168,7 @@ echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); warm: best of
 echo
 echo "| tar | work | warm | entries/s | MB/s | vs cat | vs tar -tf | cold | vs cat | vs tar -tf |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for name in "WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1"; do
+for name in "${NAMES[@]}"; do
 	[ -n "${R[$name|entries]:-}" ] || continue
 	first=1
 	for w in cat tartf ingest nock; do
@@ -191,7 +192,7 @@ if [ -n "$CGPROCS" ]; then
 	echo
 	echo "| tar | work | time | MB/s | vs cat | vs tar -tf |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: |"
-	for name in "WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1"; do
+	for name in "${NAMES[@]}"; do
 		[ -n "${R[$name|thr|done]:-}" ] || continue
 		first=1
 		for w in cat tartf ingest nock; do
@@ -204,7 +205,7 @@ if [ -n "$CGPROCS" ]; then
 	done
 fi
 echo
-for name in "WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1"; do
+for name in "${NAMES[@]}"; do
 	[ -n "${R[$name|entries]:-}" ] || continue
 	echo "- $name: \`sievefs ingest\` peak RSS ${R[$name|rss]} MiB, index ${R[$name|index]} MB"
 done
