@@ -174,7 +174,8 @@ for name in "${NAMES[@]}"; do
 	for w in cat tartf ingest nock; do
 		label=$(work_label $w)
 		t=${R[$name|$w|warm]}
-		col="$([ $first = 1 ] && echo "$name: ${R[$name|entries]} entries, $(( R[$name|bytes] / 1000000 )) MB" || true)"
+		col=''
+		[ $first = 0 ] || col="$name: ${R[$name|entries]} entries, $(( R[$name|bytes] / 1000000 )) MB"
 		line="| $col | $label | $(printf '%.3f s' "$t") | $(printf '%.0f' "$(r "${R[$name|entries]} / $t")") | $(printf '%.0f' "$(r "${R[$name|bytes]} / $t / 1000000")") | $(printf '%.2f×' "$(r "${R[$name|cat|warm]} / $t")") | $(printf '%.2f×' "$(r "${R[$name|tartf|warm]} / $t")")"
 		if [ -n "${R[$name|$w|cold]:-}" ]; then
 			tc=${R[$name|$w|cold]}
@@ -198,7 +199,8 @@ if [ -n "$CGPROCS" ]; then
 		for w in cat tartf ingest nock; do
 			label=$(work_label $w)
 			t=${R[$name|$w|thr]}
-			col="$([ $first = 1 ] && echo "$name" || true)"
+			col=''
+			[ $first = 0 ] || col=$name
 			echo "| $col | $label | $(printf '%.3f s' "$t") | $(printf '%.0f' "$(r "${R[$name|bytes]} / $t / 1000000")") | $(printf '%.2f×' "$(r "${R[$name|cat|thr]} / $t")") | $(printf '%.2f×' "$(r "${R[$name|tartf|thr]} / $t")") |"
 			first=0
 		done
