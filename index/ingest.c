@@ -1,14 +1,14 @@
 /* index/ingest.c - index tar shards and directories in place.
  *
- * A tar is read once, front to back, by a walker thread: each header, then
- * the member's data for its checksum, refusing members that cannot be
- * served (devices, FIFOs, '..' paths) and failing on malformed archives.
- * The caller's thread puts the members into the commit as batches arrive;
- * links wait for the end of the shard and resolve to their target's bytes
- * (or are refused: dangling, escaping).  A source runs inside a savepoint,
- * so one that turns out bad changes nothing.  A directory is walked into a
- * plan, each file read to checksum it, then put.  Sparse members keep their
- * map of data segments (the `sparse` table) and are checksummed over their
+ * One reader thread reads the sources one after the other: a tar once,
+ * front to back, each header and then the member's data for its checksum,
+ * refusing members that cannot be served (devices, FIFOs, '..' paths) and
+ * failing on malformed archives; a directory file by file, each file its
+ * own shard.  The caller's thread puts the files into the commit as
+ * batches arrive; a tar's links wait for its end and resolve to their
+ * target's bytes (index/links.c).  A source runs inside a savepoint, so one
+ * that turns out bad changes nothing.  Sparse members keep their map of
+ * data segments (the `sparse` table) and are checksummed over their
  * logical bytes, holes hashed from a static zero block.  `.cls` and `.json`
  * members also become attributes of their sample. */
 #include "config.h"
@@ -43,7 +43,7 @@
 /* A file to put: a tar's regular member or a directory's file.  Links of a
  * tar are kept apart (index/links.h) until the whole shard is known. */
 struct mem {
-	char *path;       /* in its batch's (or plan's) arena */
+	char *path;       /* in its batch's arena */
 	char *abs;        /* directory sources: the file to read */
 	uint32_t plen, dlen; /* strlen(path), cm_dirname_len(path) */
 	uint64_t shard;   /* shard id (directory sources: one per file) */
@@ -54,6 +54,7 @@ struct mem {
 	size_t nsp;
 	uint32_t mode;
 	int64_t mtime;
+	int64_t mtime_ns; /* directory sources: the file's, for its shard */
 	uint64_t xxh;
 	char *side;       /* owned: a sidecar's bytes, read with the checksums */
 };
@@ -108,16 +109,15 @@ static void arena_free(struct arena *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Members in batches: the unit a tar's walker hands over (see below), and
- * how a directory's plan holds its files. */
+/* Members in batches: the unit the reader hands over (see below). */
 #define BATCH 4096
 
 struct batch {
 	struct mem v[BATCH];
-	struct mem *ord[BATCH]; /* tar batches: v in key order */
+	struct mem *ord[BATCH]; /* v in key order */
 	size_t n;
-	struct arena names;     /* tar batches: the paths of v */
-	int end;                /* tar batches: the last of its source */
+	struct arena names;     /* the paths of v */
+	int end;                /* the last of its source */
 	struct batch *next;     /* on the reader's free list */
 };
 
@@ -138,53 +138,6 @@ static void batch_free(struct batch *b)
 	batch_clear(b);
 	arena_free(&b->names);
 	free(b);
-}
-
-/* A directory source's files, all of them, before any is put. */
-struct plan {
-	const char *src;
-	struct batch **bv;    /* all full but the last */
-	size_t nb, n;
-	struct arena names;
-	struct idx_ingest_stats *st;
-};
-
-static struct mem *pm(const struct plan *p, size_t i)
-{
-	return &p->bv[i / BATCH]->v[i % BATCH];
-}
-
-static void plan_free(struct plan *p)
-{
-	for (size_t i = 0; i < p->nb; i++)
-		batch_free(p->bv[i]);
-	free(p->bv);
-	arena_free(&p->names);
-}
-
-static int plan_add(struct plan *p, const char *path, struct mem **out)
-{
-	struct batch *b = p->nb ? p->bv[p->nb - 1] : NULL;
-	struct mem *m;
-
-	if (!b || b->n == BATCH) {
-		struct batch **v = realloc(p->bv, (p->nb + 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->bv = v;
-		if (!(b = calloc(1, sizeof(*b))))
-			return -ENOMEM;
-		p->bv[p->nb++] = b;
-	}
-	m = &b->v[b->n];
-	memset(m, 0, sizeof(*m));
-	m->path = arena_dup(&p->names, path);
-	if (!m->path)
-		return -ENOMEM;
-	b->n++;
-	p->n++;
-	*out = m;
-	return 0;
 }
 
 /* ---- checksums: one sequential pass over a shard ---- */
@@ -502,19 +455,15 @@ static int plan_sparse(struct mem *m, const struct idx_tar_member *tm)
 	return 0;
 }
 
-static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
-		      const struct idx_ingest_opts *o, struct idx_ingest_stats *st, char *err,
-		      size_t errlen);
-
-/* The reader thread reads the tar sources one after the other, each once,
- * front to back: each header, then the member's data for its checksum (and
- * a sidecar's bytes).  It hands files over in batches, and the committing
- * thread puts them while it reads on: reading and indexing overlap, and the
- * reader goes on to the next source while the last one's links are put and
- * its savepoint kept.  Put batches come back to the reader to be filled
- * again, so memory stays bounded whatever the sources' size: only a tar's
- * links are kept to its end.  A directory source goes to the committing
- * thread as it is (ingest_dir). */
+/* The reader thread reads the sources one after the other, each once: a
+ * tar front to back, each header and then the member's data for its
+ * checksum (and a sidecar's bytes); a directory file by file (dir_walk).
+ * It hands files over in batches, and the committing thread puts them
+ * while it reads on: reading and indexing overlap, and the reader goes on
+ * to the next source while the last one's links are put and its savepoint
+ * kept.  Put batches come back to the reader to be filled again, so memory
+ * stays bounded whatever the sources' size: only a tar's links are kept to
+ * its end. */
 
 #define QUEUED 4
 
@@ -522,14 +471,14 @@ static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
  * with its end marker. */
 struct src {
 	char *abs;              /* realpath */
-	int dir;                /* a directory: left to the committing thread */
+	int dir;                /* a directory: its files are shards of their own */
 	struct idx_bfile *f;    /* tar: open, closed by whoever holds it last */
 	uint64_t size;
 	int64_t mtime;
 	size_t refused;         /* members refused while walking */
 	struct idx_links links;
 	int r;                  /* the reader's result */
-	char err[512];
+	char err[PATH_MAX + 512];
 };
 
 struct reader {
@@ -691,9 +640,34 @@ static int walk_member(struct reader *w, const struct idx_tar_member *tm, struct
 	return read_member(w->src, &w->io, m, w->checksum, w->cur->err, sizeof(w->cur->err));
 }
 
-/* Walk the tar of source k (open in sv[k]); its batches are pushed, the
- * last one (possibly empty) marked as its end.  0 or -ECANCELED: the
- * source's own result is in sv[k].r. */
+/* Close source sc, whose result is r, with its last batch b (NULL: an
+ * empty one).  A failed source's last files are not put.  0, or
+ * -ECANCELED when the reader is to stop. */
+static int reader_end(struct reader *w, struct src *sc, struct batch *b, int r)
+{
+	if (r == -ECANCELED) {
+		batch_free(b);
+		return r;
+	}
+	sc->r = r < 0 ? r : 0;
+	if (!b && !(b = reader_batch(w))) {
+		sc->r = -ENOMEM;
+		snprintf(sc->err, sizeof(sc->err), "%s: %s", w->src, idx_strerror(-ENOMEM));
+		return -ECANCELED; /* no marker to send: stop */
+	}
+	if (r < 0)
+		batch_clear(b);
+	b->end = 1;
+	if (reader_push(w, b) < 0) {
+		batch_free(b);
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+/* Walk the tar of source sc (open); its batches are pushed, the last one
+ * (possibly empty) marked as its end.  0 or -ECANCELED: the source's own
+ * result is in sc->r. */
 static int reader_tar(struct reader *w, struct src *sc)
 {
 	struct idx_tar *t = NULL;
@@ -734,34 +708,155 @@ static int reader_tar(struct reader *w, struct src *sc)
 		snprintf(sc->err, sizeof(sc->err), "%s: %s", w->src,
 			 t && r != -ENOMEM ? idx_tar_error(t) : idx_strerror(r));
 	idx_tar_close(t);
-	if (r == -ECANCELED) {
-		batch_free(b);
+	return reader_end(w, sc, b, r);
+}
+
+/* A directory source is walked by the reader too: each regular file (or
+ * symbolic link to one inside the source) becomes a member of its own
+ * shard, read for its checksum as it is found, and goes over in batches
+ * like a tar's files; the committer registers its shard. */
+struct dwalk {
+	struct reader *w;
+	struct src *sc;
+	struct batch *b;  /* being filled */
+	const char *root; /* realpath of the source directory */
+	size_t rootlen;
+	uint64_t seq;
+	char rel[CM_PATH_MAX + 1];
+	int depth;
+};
+
+static int dir_file(struct dwalk *d, const char *abs, const struct stat *st)
+{
+	struct reader *w = d->w;
+	struct mem *m;
+	int r;
+
+	if (!d->b && !(d->b = reader_batch(w)))
+		return -ENOMEM;
+	m = &d->b->v[d->b->n];
+	memset(m, 0, sizeof(*m));
+	m->hdr = d->seq++;
+	m->size = (uint64_t)st->st_size;
+	m->mode = st->st_mode & 07777;
+	m->mtime = st->st_mtim.tv_sec;
+	m->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	m->path = arena_dup(&d->b->names, d->rel);
+	m->abs = arena_dup(&d->b->names, abs);
+	if (!m->path || !m->abs)
+		return -ENOMEM;
+	m->plen = (uint32_t)strlen(m->path);
+	m->dlen = (uint32_t)cm_dirname_len(m->path, m->plen);
+	r = w->b->open(abs, &w->io.f);
+	if (r < 0) {
+		snprintf(d->sc->err, sizeof(d->sc->err), "%s: %s", abs, strerror(-r));
 		return r;
 	}
-	sc->r = r < 0 ? r : 0;
-	if (!b && !(b = reader_batch(w))) {
-		sc->r = -ENOMEM;
-		snprintf(sc->err, sizeof(sc->err), "%s: %s", w->src, idx_strerror(-ENOMEM));
-		return -ECANCELED; /* no marker to send: stop */
+	w->io.bstart = 0; /* another file: nothing buffered */
+	w->io.blen = 0;
+	r = read_member(w->src, &w->io, m, w->checksum, d->sc->err, sizeof(d->sc->err));
+	w->b->close(w->io.f);
+	w->io.f = NULL;
+	if (r < 0) {
+		free(m->side);
+		m->side = NULL;
+		return r;
 	}
-	if (r < 0)
-		batch_clear(b); /* a failed source's last files are not put */
-	b->end = 1;
-	if (reader_push(w, b) < 0) {
-		batch_free(b);
-		return -ECANCELED;
+	if (++d->b->n == BATCH) {
+		r = reader_push(w, d->b);
+		if (r < 0)
+			return r;
+		d->b = NULL;
 	}
 	return 0;
 }
 
-/* Open source k: a tar is opened here, a directory left to the committer;
- * then its end marker (after its batches, for a tar). */
+static int dir_walk(struct dwalk *d, const char *absdir)
+{
+	DIR *dd = opendir(absdir);
+	struct dirent *de;
+	size_t rl = strlen(d->rel);
+	char *err = d->sc->err;
+	size_t errlen = sizeof(d->sc->err);
+	int r = 0;
+
+	if (!dd) {
+		snprintf(err, errlen, "%s: %s", absdir, strerror(errno));
+		return -errno;
+	}
+	if (++d->depth > 512) {
+		closedir(dd);
+		snprintf(err, errlen, "%s: directories nested too deep", absdir);
+		return -ELOOP;
+	}
+	while (r == 0 && (de = readdir(dd))) {
+		char abs[PATH_MAX];
+		struct stat st;
+		const char *why;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", absdir, de->d_name) >= sizeof(abs) ||
+		    rl + strlen(de->d_name) + 2 > sizeof(d->rel)) {
+			cm_warn("%s/%s: path too long; refused", absdir, de->d_name);
+			d->sc->refused++;
+			continue;
+		}
+		snprintf(d->rel + rl, sizeof(d->rel) - rl, "%s%s", rl ? "/" : "", de->d_name);
+		if (fstatat(dirfd(dd), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			snprintf(err, errlen, "%s: %s", abs, strerror(errno));
+			r = -errno;
+			break;
+		}
+		if (cm_path_check(d->rel, strlen(d->rel), &why) < 0) {
+			cm_warn("%s: %s; refused", abs, why);
+			d->sc->refused++;
+		} else if (S_ISDIR(st.st_mode)) {
+			r = dir_walk(d, abs);
+		} else if (S_ISREG(st.st_mode)) {
+			r = dir_file(d, abs, &st);
+		} else if (S_ISLNK(st.st_mode)) {
+			/* Resolve to the target's bytes if it stays inside the source. */
+			char *real = realpath(abs, NULL);
+			struct stat ts;
+			if (real && !strncmp(real, d->root, d->rootlen) && real[d->rootlen] == '/' &&
+			    stat(real, &ts) == 0 && S_ISREG(ts.st_mode)) {
+				r = dir_file(d, real, &ts);
+			} else {
+				cm_warn("%s: symlink %s; refused", abs,
+					!real ? "dangles" :
+					strncmp(real, d->root, d->rootlen) || real[d->rootlen] != '/'
+						? "escapes the dataset" : "names a directory (not supported)");
+				d->sc->refused++;
+			}
+			free(real);
+		} else {
+			cm_warn("%s: %s refused", abs, S_ISFIFO(st.st_mode) ? "FIFO" :
+				S_ISSOCK(st.st_mode) ? "socket" : "device");
+			d->sc->refused++;
+		}
+		d->rel[rl] = 0;
+	}
+	d->depth--;
+	closedir(dd);
+	return r;
+}
+
+static int reader_dir(struct reader *w, struct src *sc)
+{
+	struct dwalk d = { .w = w, .sc = sc, .root = sc->abs, .rootlen = strlen(sc->abs) };
+	int r = dir_walk(&d, sc->abs);
+
+	if (r < 0 && r != -ECANCELED && !sc->err[0])
+		snprintf(sc->err, sizeof(sc->err), "%s: %s", w->src, idx_strerror(r));
+	return reader_end(w, sc, d.b, r);
+}
+
+/* Read source k: a tar, or a directory walked file by file. */
 static int reader_src(struct reader *w, size_t k)
 {
 	struct src *sc = &w->sv[k];
 	const char *src = w->srcs[k];
 	struct stat sb;
-	struct batch *b;
 	int r = 0;
 
 	w->src = src;
@@ -771,6 +866,7 @@ static int reader_src(struct reader *w, size_t k)
 		snprintf(sc->err, sizeof(sc->err), "%s: %s", src, strerror(errno));
 	} else if (S_ISDIR(sb.st_mode)) {
 		sc->dir = 1;
+		return reader_dir(w, sc);
 	} else if (!S_ISREG(sb.st_mode)) {
 		r = -EINVAL;
 		snprintf(sc->err, sizeof(sc->err), "%s: not a tar file or a directory", src);
@@ -780,17 +876,7 @@ static int reader_src(struct reader *w, size_t k)
 	} else {
 		return reader_tar(w, sc);
 	}
-	sc->r = r;
-	if (!(b = reader_batch(w))) {
-		sc->r = -ENOMEM;
-		return -ECANCELED;
-	}
-	b->end = 1;
-	if (reader_push(w, b) < 0) {
-		batch_free(b);
-		return -ECANCELED;
-	}
-	return 0;
+	return reader_end(w, sc, NULL, r);
 }
 
 static void *reader_run(void *arg)
@@ -816,7 +902,10 @@ static void progress(const struct idx_ingest_opts *o, const char *src, size_t fi
 	if (!o->progress || now == *last)
 		return;
 	*last = now;
-	cm_log_progress("%s: %zu files, %" PRIu64 "%%", src, files, size ? at * 100 / size : 0);
+	if (size)
+		cm_log_progress("%s: %zu files, %" PRIu64 "%%", src, files, at * 100 / size);
+	else /* a directory: its size is not known ahead */
+		cm_log_progress("%s: %zu files", src, files);
 }
 
 static void progress_end(const struct idx_ingest_opts *o, time_t last)
@@ -935,8 +1024,9 @@ int idx_ingest_begin(struct idx_ingest **out, struct idx_commit *c, const char *
 
 /* Source k's batches up to and with its end marker (the last batch), put
  * unless *rp is set; the marker is returned (NULL if the reader stopped
- * first). */
-static struct batch *commit_tar(struct idx_ingest *g, const char *src, struct batch *bt,
+ * first).  A tar's files are in shard `shard`; a directory's each in its
+ * own, registered here. */
+static struct batch *commit_src(struct idx_ingest *g, const char *src, struct batch *bt,
 				uint64_t shard, int *rp, char *err, size_t errlen)
 {
 	struct src *sc = &g->w.sv[g->next - 1];
@@ -950,6 +1040,11 @@ static struct batch *commit_tar(struct idx_ingest *g, const char *src, struct ba
 			if (m->off > at)
 				at = m->off;
 			m->shard = shard;
+			if (sc->dir && (*rp = idx_commit_shard(g->c, IDX_SHARD_FILE, m->abs, m->size,
+							       m->mtime_ns, 0, &m->shard)) < 0) {
+				snprintf(err, errlen, "%s: %s", m->abs, idx_strerror(*rp));
+				break;
+			}
 			*rp = put_member(g->c, src, m, g->w.b, sc->f, g->st, err, errlen);
 		}
 		files += bt->n;
@@ -989,26 +1084,20 @@ int idx_ingest_next(struct idx_ingest *g, char *err, size_t errlen)
 		src_clear(g->w.b, sc);
 		return r;
 	}
-	if (bt->end && sc->dir) {
-		reader_give(&g->w, bt);
-		r = ingest_dir(g->c, src, sc->abs, g->o, g->st, err, errlen);
-		src_clear(g->w.b, sc);
-		return r;
-	}
-	if (bt->end && sc->r < 0 && !sc->f) { /* never opened */
+	if (bt->end && sc->r < 0 && !sc->f && !sc->dir) { /* never opened */
 		reader_give(&g->w, bt);
 		snprintf(err, errlen, "%s", sc->err);
 		src_clear(g->w.b, sc);
 		return sc->r;
 	}
 	r = idx_commit_save(g->c);
-	if (r == 0)
+	if (r == 0 && !sc->dir)
 		r = idx_commit_shard(g->c, IDX_SHARD_TAR, sc->abs, sc->size, sc->mtime, 0, &shard);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
 		rp = r;
 	}
-	bt = commit_tar(g, src, bt, shard, &rp, err, errlen);
+	bt = commit_src(g, src, bt, shard, &rp, err, errlen);
 	if (!bt) { /* the reader stopped: out of memory */
 		r = rp ? rp : sc->r < 0 ? sc->r : -ENOMEM;
 		if (!err[0])
@@ -1052,139 +1141,4 @@ void idx_ingest_end(struct idx_ingest *g)
 	free(g->w.sv);
 	free(g->w.io.buf);
 	free(g);
-}
-
-/* ---- directory sources ---- */
-
-struct dwalk {
-	struct idx_commit *c;
-	struct plan *p;
-	const char *root; /* realpath of the source directory */
-	size_t rootlen;
-	char rel[CM_PATH_MAX + 1];
-	int depth;
-};
-
-static int dir_file(struct dwalk *w, const char *abs, const char *rel, const struct stat *st)
-{
-	struct mem *m = NULL;
-	uint64_t shard;
-	int r = idx_commit_shard(w->c, IDX_SHARD_FILE, abs, (uint64_t)st->st_size,
-				 (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec, 0,
-				 &shard);
-
-	if (r == 0)
-		r = plan_add(w->p, rel, &m);
-	if (r < 0)
-		return r;
-	m->shard = shard;
-	m->size = (uint64_t)st->st_size;
-	m->mode = st->st_mode & 07777;
-	m->mtime = st->st_mtim.tv_sec;
-	m->abs = arena_dup(&w->p->names, abs); /* where to read it for the checksum */
-	return m->abs ? 0 : -ENOMEM;
-}
-
-static int dir_walk(struct dwalk *w, const char *absdir, char *err, size_t errlen)
-{
-	DIR *d = opendir(absdir);
-	struct dirent *de;
-	size_t rl = strlen(w->rel);
-	int r = 0;
-
-	if (!d) {
-		snprintf(err, errlen, "%s: %s", absdir, strerror(errno));
-		return -errno;
-	}
-	if (++w->depth > 512) {
-		closedir(d);
-		snprintf(err, errlen, "%s: directories nested too deep", absdir);
-		return -ELOOP;
-	}
-	while (r == 0 && (de = readdir(d))) {
-		char abs[PATH_MAX];
-		struct stat st;
-		const char *why;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", absdir, de->d_name) >= sizeof(abs) ||
-		    rl + strlen(de->d_name) + 2 > sizeof(w->rel)) {
-			cm_warn("%s/%s: path too long; refused", absdir, de->d_name);
-			w->p->st->refused++;
-			continue;
-		}
-		snprintf(w->rel + rl, sizeof(w->rel) - rl, "%s%s", rl ? "/" : "", de->d_name);
-		if (lstat(abs, &st) < 0) {
-			snprintf(err, errlen, "%s: %s", abs, strerror(errno));
-			r = -errno;
-			break;
-		}
-		if (cm_path_check(w->rel, strlen(w->rel), &why) < 0) {
-			cm_warn("%s: %s; refused", abs, why);
-			w->p->st->refused++;
-		} else if (S_ISDIR(st.st_mode)) {
-			r = dir_walk(w, abs, err, errlen);
-		} else if (S_ISREG(st.st_mode)) {
-			r = dir_file(w, abs, w->rel, &st);
-		} else if (S_ISLNK(st.st_mode)) {
-			/* Resolve to the target's bytes if it stays inside the source. */
-			char *real = realpath(abs, NULL);
-			struct stat ts;
-			if (real && !strncmp(real, w->root, w->rootlen) && real[w->rootlen] == '/' &&
-			    stat(real, &ts) == 0 && S_ISREG(ts.st_mode)) {
-				r = dir_file(w, real, w->rel, &ts);
-			} else {
-				cm_warn("%s: symlink %s; refused", abs,
-					!real ? "dangles" :
-					strncmp(real, w->root, w->rootlen) || real[w->rootlen] != '/'
-						? "escapes the dataset" : "names a directory (not supported)");
-				w->p->st->refused++;
-			}
-			free(real);
-		} else {
-			cm_warn("%s: %s refused", abs, S_ISFIFO(st.st_mode) ? "FIFO" :
-				S_ISSOCK(st.st_mode) ? "socket" : "device");
-			w->p->st->refused++;
-		}
-		w->rel[rl] = 0;
-	}
-	w->depth--;
-	closedir(d);
-	return r;
-}
-
-static int ingest_dir(struct idx_commit *c, const char *src, const char *abs,
-		      const struct idx_ingest_opts *o, struct idx_ingest_stats *st, char *err,
-		      size_t errlen)
-{
-	struct plan p = { .src = src, .st = st };
-	struct dwalk w = { .c = c, .p = &p, .root = abs, .rootlen = strlen(abs) };
-	const struct idx_backend *b = &idx_backend_posix;
-	unsigned char *buf = NULL;
-	time_t shown = 0;
-	int r;
-
-	r = dir_walk(&w, abs, err, errlen);
-	if (r == 0 && !(buf = malloc(READ_CHUNK)))
-		r = -ENOMEM;
-	for (size_t i = 0; r == 0 && i < p.n; i++) {
-		struct mem *m = pm(&p, i);
-		struct sumio io = { .b = b, .buf = buf };
-		progress(o, src, i, i, p.n, &shown);
-		r = b->open(m->abs, &io.f);
-		if (r == 0)
-			r = read_member(src, &io, m, o->checksum, err, errlen);
-		else
-			snprintf(err, errlen, "%s: %s", m->abs, strerror(-r));
-		b->close(io.f);
-	}
-	free(buf);
-	progress_end(o, shown);
-	/* Sidecars were captured by the read pass: no file is opened again. */
-	for (size_t i = 0; r == 0 && i < p.n; i++)
-		r = put_member(c, src, pm(&p, i), b, NULL, st, err, errlen);
-	if (r == 0)
-		st->shards++;
-	plan_free(&p);
-	return r;
 }
