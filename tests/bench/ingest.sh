@@ -5,8 +5,9 @@
 # (reading the bytes once) and `tar -tf TAR` (walking the headers) on the
 # same file, for (a) a generated WebDataset-style tar of small members, (b)
 # the same samples in shards of 100 (`cat` and `tar -itf -` of their
-# concatenation, each one process), and (c) the Linux source tar of
-# Debian's linux-source-6.1, when installed.
+# concatenation, each one process), (c) the same samples unpacked into a
+# directory (against `tar -c DIR | cat` and `find DIR -printf %s`), and (d)
+# the Linux source tar of Debian's linux-source-6.1, when installed.
 #
 # usage: tests/bench/ingest.sh [--sievefs PATH] [--samples N] [--reps R]
 #                              [--linux TAR|none] [--out DIR] [--no-cold]
@@ -86,7 +87,7 @@ best_of() {
 	for _ in $(seq 1 "$n"); do
 		rm -rf "$W/st"
 		"$S" init "$W/st" >/dev/null
-		if [ "$cold" != 0 ]; then drop; else cat "${TARS[@]}" > /dev/null; fi
+		if [ "$cold" != 0 ]; then drop; else "${CAT[@]}" > /dev/null; fi
 		t0=${EPOCHREALTIME/,/.}
 		if [ "$cold" = 2 ]; then
 			(echo "$BASHPID" > "$CGPROCS" && exec "$@") > /dev/null 2>>"$W/ingest.log"
@@ -101,14 +102,10 @@ best_of() {
 }
 
 declare -A R
-# measure NAME TAR...: one or more tars, read as one source list (`cat`
-# reads them in one process, `tar -itf -` their concatenation)
-measure() {
+# run_cases NAME: CAT (reads every byte), WALK (lists every entry) and
+# `sievefs ingest` of SRCS, warm, cold and throttled; ENTRIES and BYTES set.
+run_cases() {
 	local name=$1 creps=$((REPS > 1 ? REPS - 1 : 1))
-	shift
-	TARS=("$@")
-	ENTRIES=$(cat "${TARS[@]}" | tar -itf - | wc -l)
-	BYTES=$(cat "${TARS[@]}" | wc -c)
 	R[$name|entries]=$ENTRIES R[$name|bytes]=$BYTES
 	for mode in warm cold thr; do
 		[ $mode = cold ] && [ "$COLD" = 0 ] && continue
@@ -117,21 +114,45 @@ measure() {
 		[ $mode = cold ] && reps=$creps c=1
 		[ $mode = thr ] && reps=$creps c=2
 		echo "== $name: $mode" >&2
-		R[$name|cat|$mode]=$(best_of "$reps" $c cat "${TARS[@]}")
-		if [ ${#TARS[@]} = 1 ]; then
-			R[$name|tartf|$mode]=$(best_of "$reps" $c tar -tf "${TARS[0]}")
-		else
-			R[$name|tartf|$mode]=$(best_of "$reps" $c bash -c 'cat "$@" | tar -itf -' _ "${TARS[@]}")
-		fi
-		R[$name|ingest|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "${TARS[@]}")
-		R[$name|nock|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "${TARS[@]}" --no-checksum)
+		R[$name|cat|$mode]=$(best_of "$reps" $c "${CAT[@]}")
+		R[$name|tartf|$mode]=$(best_of "$reps" $c "${WALK[@]}")
+		R[$name|ingest|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "${SRCS[@]}")
+		R[$name|nock|$mode]=$(best_of "$reps" $c "$S" ingest "$W/st" ds "${SRCS[@]}" --no-checksum)
 		R[$name|$mode|done]=1
 	done
 	# memory and index size of one more (warm) ingest
 	rm -rf "$W/st"; "$S" init "$W/st" >/dev/null
-	/usr/bin/time -o "$W/time" -f '%M' "$S" ingest "$W/st" ds "${TARS[@]}" >/dev/null 2>>"$W/ingest.log"
+	/usr/bin/time -o "$W/time" -f '%M' "$S" ingest "$W/st" ds "${SRCS[@]}" >/dev/null 2>>"$W/ingest.log"
 	R[$name|rss]=$(( $(cat "$W/time") / 1024 ))
 	R[$name|index]=$(( $(stat -c %s "$W/st/index.mdb") / 1000000 ))
+}
+
+# measure NAME TAR...: one or more tars, one source list (`cat` reads them in
+# one process, `tar -itf -` lists their concatenation)
+measure() {
+	local name=$1
+	shift
+	SRCS=("$@")
+	ENTRIES=$(cat "$@" | tar -itf - | wc -l)
+	BYTES=$(cat "$@" | wc -c)
+	CAT=(cat "$@")
+	if [ $# = 1 ]; then
+		WALK=(tar -tf "$1")
+	else
+		WALK=(bash -c 'cat "$@" | tar -itf -' _ "$@")
+	fi
+	run_cases "$name"
+}
+
+# measure_dir NAME DIR: a directory source (`tar -c DIR | cat` reads every
+# file, `find DIR -printf %s` stats every file)
+measure_dir() {
+	SRCS=("$2")
+	ENTRIES=$(find "$2" -type f | wc -l)
+	BYTES=$(find "$2" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+	CAT=(bash -c 'tar -cf - "$1" | cat' _ "$2")
+	WALK=(find "$2" -type f -printf '%s\n')
+	run_cases "$1"
 }
 
 echo "== generating $N WebDataset samples" >&2
@@ -144,6 +165,9 @@ for k in $(seq 0 $(((N - 1) / 100))); do
 		$((N - k * 100 < 100 ? N - k * 100 : 100)) $((k * 100)) 2>/dev/null
 done
 measure "WebDataset, $N samples in $(((N + 99) / 100)) shards" "$W"/shards/shard-*.tar
+# The same samples unpacked: a directory source.
+mkdir -p "$W/dir" && tar -xf "$W/wds.tar" -C "$W/dir"
+measure_dir "WebDataset, $N samples as a directory" "$W/dir"
 if [ "$LINUX" = auto ]; then
 	LINUX=none
 	if [ -f /usr/src/linux-source-6.1.tar.xz ]; then
@@ -154,12 +178,14 @@ if [ "$LINUX" = auto ]; then
 fi
 [ "$LINUX" != none ] && measure "linux-source-6.1" "$LINUX"
 
-NAMES=("WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards" "linux-source-6.1")
+NAMES=("WebDataset, $N samples" "WebDataset, $N samples in $(((N + 99) / 100)) shards"
+	"WebDataset, $N samples as a directory" "linux-source-6.1")
 r() { echo "scale=3; $1" | bc -l; }
-work_label() {
-	case $1 in
-	cat) echo '`cat`' ;; tartf) echo '`tar -tf`' ;;
-	ingest) echo '`sievefs ingest`' ;; nock) echo '`sievefs ingest --no-checksum`' ;;
+work_label() { # WORK NAME
+	case $1.$2 in
+	cat.*directory) echo '`tar -c DIR \| cat`' ;; tartf.*directory) echo '`find -printf %s`' ;;
+	cat.*) echo '`cat`' ;; tartf.*) echo '`tar -tf`' ;;
+	ingest.*) echo '`sievefs ingest`' ;; nock.*) echo '`sievefs ingest --no-checksum`' ;;
 	esac
 }
 echo
@@ -172,7 +198,7 @@ for name in "${NAMES[@]}"; do
 	[ -n "${R[$name|entries]:-}" ] || continue
 	first=1
 	for w in cat tartf ingest nock; do
-		label=$(work_label $w)
+		label=$(work_label $w "$name")
 		t=${R[$name|$w|warm]}
 		col=''
 		[ $first = 0 ] || col="$name: ${R[$name|entries]} entries, $(( R[$name|bytes] / 1000000 )) MB"
@@ -197,7 +223,7 @@ if [ -n "$CGPROCS" ]; then
 		[ -n "${R[$name|thr|done]:-}" ] || continue
 		first=1
 		for w in cat tartf ingest nock; do
-			label=$(work_label $w)
+			label=$(work_label $w "$name")
 			t=${R[$name|$w|thr]}
 			col=''
 			[ $first = 0 ] || col=$name
