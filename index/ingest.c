@@ -1064,7 +1064,7 @@ int idx_ingest_next(struct idx_ingest *g, char *err, size_t errlen)
 	struct src *sc;
 	const char *src;
 	uint64_t shard = 0;
-	int r = 0, rp = 0;
+	int r = 0, rp = 0, saved;
 
 	if (g->next == g->w.nsrc)
 		return 1;
@@ -1091,6 +1091,7 @@ int idx_ingest_next(struct idx_ingest *g, char *err, size_t errlen)
 		return sc->r;
 	}
 	r = idx_commit_save(g->c);
+	saved = r == 0;
 	if (r == 0 && !sc->dir)
 		r = idx_commit_shard(g->c, IDX_SHARD_TAR, sc->abs, sc->size, sc->mtime, 0, &shard);
 	if (r < 0) {
@@ -1120,8 +1121,7 @@ int idx_ingest_next(struct idx_ingest *g, char *err, size_t errlen)
 		g->failed = 1;
 		reader_stop(g);
 	}
-	rp = idx_commit_restore(g->c, r == 0);
-	if (r == 0 && rp < 0) {
+	if (saved && (rp = idx_commit_restore(g->c, r == 0)) < 0 && r == 0) {
 		r = rp;
 		snprintf(err, errlen, "%s: %s", src, idx_strerror(r));
 	}
