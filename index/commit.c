@@ -381,7 +381,6 @@ static int dir_ensure(struct idx_commit *c, uint64_t parent, const char *name, s
 	return r;
 }
 
-/* Directory id of dirpath (created as needed when create). */
 /* The directory id of path p[0..n), made (create) or looked up.  Known
  * directories are cached by path, so a tar whose files come directory by
  * directory looks each up once, and a new one from its nearest known
@@ -432,6 +431,15 @@ static int dir_path(struct idx_commit *c, const char *p, size_t n, int create, u
 	return 0;
 }
 
+/* A live sample's record. */
+static void sample_encode(struct cm_buf *b, const struct idx_sample *smp)
+{
+	cm_buf_reset(b);
+	cm_buf_putc(b, 1);
+	cm_buf_put_varint(b, smp->nmembers);
+	cm_buf_put_varint(b, smp->attr_id);
+}
+
 static int sample_write(struct idx_commit *c, uint64_t dir, const char *stem, size_t n,
 			const struct idx_sample *smp)
 {
@@ -439,10 +447,7 @@ static int sample_write(struct idx_commit *c, uint64_t dir, const char *stem, si
 
 	if (!smp->live)
 		return vwrite(c, DB_SAMPLES, dir, stem, n, &t, 1);
-	cm_buf_reset(&c->vb);
-	cm_buf_putc(&c->vb, 1);
-	cm_buf_put_varint(&c->vb, smp->nmembers);
-	cm_buf_put_varint(&c->vb, smp->attr_id);
+	sample_encode(&c->vb, smp);
 	if (c->vb.err)
 		return c->vb.err;
 	return vwrite(c, DB_SAMPLES, dir, stem, n, c->vb.p, c->vb.len);
@@ -453,6 +458,25 @@ static int pend_is(const struct idx_commit *c, uint64_t dir, const char *stem, s
 	return c->psmp_on && c->psdir == dir && c->pstemlen == n && !memcmp(c->pstem, stem, n);
 }
 
+/* The attribute set `base` with the pairs of `add` set over it (a NULL value
+ * removes its key), interned: its id in *id. */
+static int attrs_merge(struct idx_commit *c, uint64_t base, const struct idx_attrset *add,
+		       uint64_t *id)
+{
+	struct idx_attrset cur;
+	int r;
+
+	idx_attrset_init(&cur);
+	r = idx_attrset_load(c->t, base, &cur);
+	for (size_t i = 0; r == 0 && i < add->n; i++)
+		r = idx_attrset_set(&cur, add->v[i].key, strlen(add->v[i].key), add->v[i].val,
+				    add->v[i].val ? strlen(add->v[i].val) : 0, add->v[i].type);
+	if (r == 0)
+		r = idx_attrset_intern(c->t, &cur, id);
+	idx_attrset_free(&cur);
+	return r;
+}
+
 /* A sample in a dataset's first version is new unless this commit put a
  * member of it before (members of a sample apart in the tar, or in two
  * sources): it is not looked up but counted from zero, and the flush adds
@@ -460,15 +484,12 @@ static int pend_is(const struct idx_commit *c, uint64_t dir, const char *stem, s
 static int sample_flush_fresh(struct idx_commit *c)
 {
 	struct idx_sample o = { 0, 0, 0 }, smp = c->psmp;
-	struct idx_attrset a, p;
+	struct idx_attrset p;
 	struct cm_cur cur;
 	MDB_val v;
 	int r;
 
-	cm_buf_reset(&c->vb);
-	cm_buf_putc(&c->vb, 1);
-	cm_buf_put_varint(&c->vb, smp.nmembers);
-	cm_buf_put_varint(&c->vb, smp.attr_id);
+	sample_encode(&c->vb, &smp);
 	idx_vkey(&c->kb, c->ds, c->psdir, c->pstem, c->pstemlen, c->ver);
 	r = c->vb.err ? c->vb.err : c->kb.err;
 	if (r == 0)
@@ -488,17 +509,10 @@ static int sample_flush_fresh(struct idx_commit *c)
 	smp.nmembers += o.nmembers;
 	if (o.attr_id && smp.attr_id) {
 		/* the attributes it had, then the ones merged since */
-		idx_attrset_init(&a);
 		idx_attrset_init(&p);
-		r = idx_attrset_load(c->t, o.attr_id, &a);
+		r = idx_attrset_load(c->t, smp.attr_id, &p);
 		if (r == 0)
-			r = idx_attrset_load(c->t, smp.attr_id, &p);
-		for (size_t i = 0; r == 0 && i < p.n; i++)
-			r = idx_attrset_set(&a, p.v[i].key, strlen(p.v[i].key), p.v[i].val,
-					    p.v[i].val ? strlen(p.v[i].val) : 0, p.v[i].type);
-		if (r == 0)
-			r = idx_attrset_intern(c->t, &a, &smp.attr_id);
-		idx_attrset_free(&a);
+			r = attrs_merge(c, o.attr_id, &p, &smp.attr_id);
 		idx_attrset_free(&p);
 		if (r < 0)
 			return r;
@@ -749,11 +763,10 @@ int idx_commit_del_sample(struct idx_commit *c, const char *key, size_t n)
  * the commit's small cache, keyed by a's pairs in order. */
 static int intern_new(struct idx_commit *c, const struct idx_attrset *a, uint64_t *id)
 {
-	struct idx_attrset cur;
 	struct cm_buf k;
 	uint64_t h;
 	size_t slot;
-	int r = 0;
+	int r;
 
 	cm_buf_init(&k, 0);
 	for (size_t i = 0; i < a->n; i++) {
@@ -778,13 +791,7 @@ static int intern_new(struct idx_commit *c, const struct idx_attrset *a, uint64_
 		cm_buf_free(&k);
 		return 0;
 	}
-	idx_attrset_init(&cur);
-	for (size_t i = 0; r == 0 && i < a->n; i++)
-		r = idx_attrset_set(&cur, a->v[i].key, strlen(a->v[i].key), a->v[i].val,
-				    strlen(a->v[i].val), a->v[i].type);
-	if (r == 0)
-		r = idx_attrset_intern(c->t, &cur, id);
-	idx_attrset_free(&cur);
+	r = attrs_merge(c, 0, a, id);
 	if (r == 0) {
 		free(c->ac[slot].k);
 		c->ac[slot].h = h;
@@ -800,7 +807,6 @@ static int intern_new(struct idx_commit *c, const struct idx_attrset *a, uint64_
 int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 			   const struct idx_attrset *a)
 {
-	struct idx_attrset cur;
 	struct idx_sample smp;
 	const char *stem;
 	size_t sl;
@@ -823,18 +829,10 @@ int idx_commit_merge_attrs(struct idx_commit *c, const char *key, size_t n,
 		r = -ENOENT;
 	if (r < 0)
 		return r;
-	if (!smp.attr_id && !removes) {
+	if (!smp.attr_id && !removes)
 		r = intern_new(c, a, &id);
-	} else {
-		idx_attrset_init(&cur);
-		r = idx_attrset_load(c->t, smp.attr_id, &cur);
-		for (size_t i = 0; r == 0 && i < a->n; i++)
-			r = idx_attrset_set(&cur, a->v[i].key, strlen(a->v[i].key), a->v[i].val,
-					    a->v[i].val ? strlen(a->v[i].val) : 0, a->v[i].type);
-		if (r == 0)
-			r = idx_attrset_intern(c->t, &cur, &id);
-		idx_attrset_free(&cur);
-	}
+	else
+		r = attrs_merge(c, smp.attr_id, a, &id);
 	if (r < 0 || id == smp.attr_id)
 		return r;
 	smp.attr_id = id;

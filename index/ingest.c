@@ -45,7 +45,7 @@
 struct mem {
 	char *path;       /* in its batch's arena */
 	char *abs;        /* directory sources: the file to read */
-	uint32_t plen, dlen; /* strlen(path), cm_dirname_len(path) */
+	uint32_t dlen;    /* cm_dirname_len(path): the sort key's directory part */
 	uint64_t shard;   /* shard id (directory sources: one per file) */
 	uint64_t hdr, off, size; /* size: logical */
 	int sparse;       /* a sparse tar member with holes: stored < size */
@@ -632,7 +632,6 @@ static int walk_member(struct reader *w, const struct idx_tar_member *tm, struct
 	m->mtime = tm->mtime;
 	if (!(m->path = arena_dup(&b->names, tm->path)))
 		return -ENOMEM;
-	m->plen = (uint32_t)n;
 	m->dlen = (uint32_t)cm_dirname_len(tm->path, n);
 	if (tm->sparse && (r = plan_sparse(m, tm)) < 0)
 		return r;
@@ -745,8 +744,7 @@ static int dir_file(struct dwalk *d, const char *abs, const struct stat *st)
 	m->abs = arena_dup(&d->b->names, abs);
 	if (!m->path || !m->abs)
 		return -ENOMEM;
-	m->plen = (uint32_t)strlen(m->path);
-	m->dlen = (uint32_t)cm_dirname_len(m->path, m->plen);
+	m->dlen = (uint32_t)cm_dirname_len(m->path, strlen(m->path));
 	r = w->b->open(abs, &w->io.f);
 	if (r < 0) {
 		snprintf(d->sc->err, sizeof(d->sc->err), "%s: %s", abs, strerror(-r));
