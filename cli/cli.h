@@ -28,10 +28,10 @@ int cli_wants_help(int argc, char **argv, const char *verb);
 
 #define CLI_VERBS(X)                                                                       \
 	X(init, "STORE", "create an empty store")                                          \
-	X(ingest, "STORE DATASET SRC... [--labels FILE] [-m MSG] [--skip-bad] [--no-checksum] [--pack zstd[:LEVEL]] [--dict auto|none] [--shard-size SIZE]", \
+	X(ingest, "STORE DATASET SRC... [--labels FILE] [-m MSG] [--tag NAME] [--skip-bad] [--no-checksum] [--pack zstd[:LEVEL]] [--dict auto|none] [--shard-size SIZE]", \
 	  "index tar shards or directories as a new version")                             \
-	X(rm, "STORE DATASET PATTERN... -m MSG", "new version without the matching samples") \
-	X(relabel, "STORE DATASET FILE -m MSG", "new version with changed sample attributes") \
+	X(rm, "STORE DATASET PATTERN... -m MSG [--tag NAME]", "new version without the matching samples") \
+	X(relabel, "STORE DATASET FILE -m MSG [--tag NAME]", "new version with changed sample attributes") \
 	X(log, "STORE DATASET [--json]", "list a dataset's versions")                      \
 	X(tag, "STORE DATASET NAME VERSION | STORE DATASET -d NAME", "name a version")     \
 	X(ls, "STORE DATASET[@VERSION|@TAG][/PATH] [-l] [--json]", "list files")          \

@@ -26,10 +26,16 @@ int cli_ref_resolve(struct cli_ref *r, struct idx_txn *t, const char *store);
 void cli_ref_free(struct cli_ref *r);
 
 /* Finish commit c (or abort it when nothing changed) and print
- * "DATASET vN: samples (+a -r ~c), files, bytes".  Returns the exit status. */
+ * "DATASET vN: samples (+a -r ~c), files, bytes".  tag, when not NULL,
+ * is set to the new version in the commit's own transaction, so a mount
+ * shows the version, latest and the tag moving together.  Returns the exit
+ * status. */
 struct idx_commit;
 int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
-		      const char *msg);
+		      const char *msg, const char *tag);
+/* --tag NAME of a committing verb: NULL (none), or the name; 2 after a
+ * message when it cannot be a tag. */
+int cli_take_tag(int *argc, char **argv, const char *verb, const char **tag);
 
 /* Pack options shared by `pack` and `ingest --pack` (cli/pack.c): parse and
  * remove them from argv (usage errors return 2), print the figures, and stop

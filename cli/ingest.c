@@ -14,27 +14,62 @@
 #include "index/commit.h"
 #include "index/ingest.h"
 #include "index/pack.h"
+#include "index/view.h"
+
+int cli_take_tag(int *argc, char **argv, const char *verb, const char **tag)
+{
+	*tag = cli_take_opt(argc, argv, NULL, "--tag");
+	if (*tag && !idx_tag_name_ok(*tag))
+		return cli_misuse(verb, "'%s' cannot be a tag name: it must not be 'latest', "
+				  "look like a version (v3), or contain '/' or '@'", *tag);
+	return 0;
+}
+
+struct finish {
+	struct cm_buf views; /* what the views that follow latest now show */
+	const char *tag;
+	int tag_is_view;
+};
+
+static int on_finish(struct idx_txn *t, uint32_t ds, uint32_t ver, void *ctx)
+{
+	struct finish *f = ctx;
+	struct idx_view v;
+	int r = cli_views_follow(t, ds, ver, &f->views);
+
+	if (r < 0 || !f->tag)
+		return r;
+	if (idx_view_get(t, ds, f->tag, strlen(f->tag), &v) == 0) {
+		f->tag_is_view = 1; /* views and tags share one namespace */
+		return -EEXIST;
+	}
+	return idx_tag_set(t, ds, f->tag, ver);
+}
 
 int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dataset,
-		      const char *msg)
+		      const char *msg, const char *tag)
 {
+	struct finish f = { .tag = tag };
 	struct idx_version v;
 	struct idx_txn *t;
-	struct cm_buf views;
 	char sz[32];
 	uint32_t ver;
 	int r;
 
 	if (idx_commit_nchanges(c) == 0) {
 		idx_commit_abort(c);
-		printf("%s: nothing changed; no new version\n", dataset);
+		printf("%s: nothing changed; no new version%s\n", dataset,
+		       tag ? " (the tag was not moved)" : "");
 		return 0;
 	}
-	cm_buf_init(&views, 0);
-	idx_commit_on_finish(c, cli_views_follow, &views);
+	cm_buf_init(&f.views, 0);
+	idx_commit_on_finish(c, on_finish, &f);
 	r = idx_commit_finish(c, msg, (uint32_t)getuid(), cli_user(), &ver);
 	if (r < 0) {
-		cm_buf_free(&views);
+		cm_buf_free(&f.views);
+		if (f.tag_is_view)
+			return cli_fail("dataset '%s' has a view '%s' (views and tags share one "
+					"namespace); nothing was committed", dataset, tag);
 		return cli_fail("%s: commit failed: %s (the store is unchanged)", dataset,
 				idx_strerror(r));
 	}
@@ -47,9 +82,11 @@ int cli_commit_report(struct idx_store *s, struct idx_commit *c, const char *dat
 			       cm_fmt_size(v.bytes, sz, sizeof(sz)));
 		idx_txn_abort(t);
 	}
-	if (views.len)
-		fwrite(views.p, 1, views.len, stdout);
-	cm_buf_free(&views);
+	if (tag)
+		printf("%s: %s -> v%u\n", dataset, tag, ver);
+	if (f.views.len)
+		fwrite(f.views.p, 1, f.views.len, stdout);
+	cm_buf_free(&f.views);
 	return 0;
 }
 
@@ -74,7 +111,7 @@ static int pack_arg(const char *v, struct idx_pack_opts *o, int level_given, int
 
 /* Pack what the commit put, then commit; shards go if the commit does not. */
 static int ingest_packed(struct idx_store *s, struct idx_commit *c, const char *dataset,
-			 const char *msg, struct idx_pack_opts *o)
+			 const char *tag, const char *msg, struct idx_pack_opts *o)
 {
 	struct idx_pack_stats st;
 	struct idx_pack *p = NULL;
@@ -97,7 +134,7 @@ static int ingest_packed(struct idx_store *s, struct idx_commit *c, const char *
 		return cli_fail("%s: %s", dataset, err);
 	}
 	cli_pack_report(&st, o->level);
-	r = cli_commit_report(s, c, dataset, msg);
+	r = cli_commit_report(s, c, dataset, msg, tag);
 	if (r)
 		idx_pack_discard(p);
 	idx_pack_close(p);
@@ -109,7 +146,7 @@ int cli_ingest(int argc, char **argv)
 	struct idx_ingest_opts o = { .checksum = 1 };
 	struct idx_ingest_stats st = { 0 };
 	struct idx_pack_opts po;
-	const char *msg, *labels, *pack;
+	const char *msg, *labels, *pack, *tag;
 	int packing, level_given;
 	struct idx_commit *c;
 	struct idx_ingest *g = NULL;
@@ -123,6 +160,8 @@ int cli_ingest(int argc, char **argv)
 	o.checksum = !cli_take_flag(&argc, argv, NULL, "--no-checksum");
 	o.progress = isatty(2);
 	pack = cli_take_opt(&argc, argv, NULL, "--pack");
+	if (cli_take_tag(&argc, argv, "ingest", &tag))
+		return 2;
 	level_given = 0;
 	for (int i = 1; i < argc; i++) {
 		static const char *const popts[] = { "--level", "--dict", "--chunk-size",
@@ -206,9 +245,9 @@ int cli_ingest(int argc, char **argv)
 	if (bad)
 		fprintf(stderr, "sievefs: %d bad source(s) skipped (see above)\n", bad);
 	if (packing)
-		r = ingest_packed(s, c, argv[2], msg ? msg : "ingest", &po);
+		r = ingest_packed(s, c, argv[2], tag, msg ? msg : "ingest", &po);
 	else
-		r = cli_commit_report(s, c, argv[2], msg ? msg : "ingest");
+		r = cli_commit_report(s, c, argv[2], msg ? msg : "ingest", tag);
 	idx_store_close(s);
 	return r;
 }

@@ -152,7 +152,7 @@ static int pack_commit(struct idx_store *s, const struct cli_ref *ref, struct id
 		return cli_fail("%s: %s; nothing committed", ref->dataset,
 				err[0] ? err : idx_strerror(r));
 	}
-	return cli_commit_report(s, c, ref->dataset, msg);
+	return cli_commit_report(s, c, ref->dataset, msg, NULL);
 }
 
 int cli_pack(int argc, char **argv)

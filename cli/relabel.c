@@ -13,12 +13,13 @@
 int cli_relabel(int argc, char **argv)
 {
 	const char *msg = cli_take_opt(&argc, argv, "-m", "--message");
+	const char *tag;
 	struct idx_commit *c;
 	struct idx_store *s;
 	char err[1024];
 	int r;
 
-	if (cli_unknown_opt(argc, argv, "relabel"))
+	if (cli_take_tag(&argc, argv, "relabel", &tag) || cli_unknown_opt(argc, argv, "relabel"))
 		return 2;
 	if (argc != 4)
 		return cli_misuse("relabel", "expected STORE DATASET FILE");
@@ -39,7 +40,7 @@ int cli_relabel(int argc, char **argv)
 		idx_store_close(s);
 		return cli_fail("%s (nothing was changed)", err);
 	}
-	r = cli_commit_report(s, c, argv[2], msg);
+	r = cli_commit_report(s, c, argv[2], msg, tag);
 	idx_store_close(s);
 	return r;
 }

@@ -43,12 +43,13 @@ static int rm_cb(const char *path, size_t n, uint64_t dir, const char *name, siz
 int cli_rm(int argc, char **argv)
 {
 	const char *msg = cli_take_opt(&argc, argv, "-m", "--message");
+	const char *tag;
 	struct rm_ctx x = { 0 };
 	struct idx_commit *c;
 	struct idx_store *s;
 	int r, ret = 1;
 
-	if (cli_unknown_opt(argc, argv, "rm"))
+	if (cli_take_tag(&argc, argv, "rm", &tag) || cli_unknown_opt(argc, argv, "rm"))
 		return 2;
 	if (argc < 4)
 		return cli_misuse("rm", "expected STORE DATASET PATTERN...");
@@ -82,7 +83,7 @@ int cli_rm(int argc, char **argv)
 			r = k < 0 ? k : 0;
 		}
 	if (r == 0) {
-		ret = cli_commit_report(s, c, argv[2], msg);
+		ret = cli_commit_report(s, c, argv[2], msg, tag);
 	} else {
 		if (r != -ENOENT)
 			fprintf(stderr, "sievefs: %s: %s\n", argv[2], idx_strerror(r));

@@ -45,12 +45,18 @@ static int stat_root(struct idx_txn *t, struct stat *st)
 	return 0;
 }
 
-static int stat_dataset(struct idx_txn *t, const struct fs_node *n, struct stat *st)
+static int stat_dataset(struct fs *fs, struct idx_txn *t, const struct fs_node *n,
+			struct stat *st)
 {
 	struct idx_dataset d;
 	struct idx_version v;
 	int rc = idx_dataset_get_id(t, n->ds, &d);
 
+	if (rc < 0)
+		return rc;
+	fs_top_enter(fs); /* the head as published (top.c) */
+	rc = fs_top_head(fs, n->ds, &d.head);
+	fs_top_leave(fs);
 	if (rc < 0)
 		return rc;
 	st->st_mode = S_IFDIR | 0555;
@@ -77,7 +83,7 @@ int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, stru
 			st->st_nlink = 1; /* the count would include hidden datasets */
 		break;
 	case FS_DATASET:
-		rc = stat_dataset(t, n, st);
+		rc = stat_dataset(fs, t, n, st);
 		if (fs_pol_active(fs))
 			st->st_nlink = 1; /* ... hidden versions */
 		break;
@@ -120,9 +126,13 @@ int fs_node_stat(struct fs *fs, struct idx_txn *t, const struct fs_node *n, stru
 double fs_node_timeout(const struct fs *fs, const struct fs_node *n)
 {
 	switch (n->kind) {
+	case FS_LINK:
+		/* Not while a commit is being published (top.c). */
+		if (__atomic_load_n(&fs->top_changing, __ATOMIC_RELAXED))
+			return 0;
+		return fs->dyn_timeout;
 	case FS_ROOT:
 	case FS_DATASET:
-	case FS_LINK:
 	case FS_VIEW:
 		return fs->dyn_timeout;
 	default:

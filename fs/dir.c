@@ -384,10 +384,10 @@ static int view_cb(const struct idx_view *v, void *ctx)
 
 static int rd_dataset(struct rd *rd, uint64_t k)
 {
-	struct idx_dataset d;
+	struct idx_dataset d = { .id = rd->dir->ds };
 	struct fs_tmpl tmpl;
 	char name[16];
-	int rc = idx_dataset_get_id(rd->t, rd->dir->ds, &d);
+	int rc = fs_top_head(rd->fs, d.id, &d.head); /* as published (top.c) */
 
 	if (rc < 0)
 		return rc;
@@ -425,7 +425,7 @@ static int rd_dataset(struct rd *rd, uint64_t k)
 			return rd->err;
 	}
 tags:
-	rc = idx_tag_foreach(rd->t, d.id, tag_cb, rd);
+	rc = fs_top_tag_foreach(rd->fs, d.id, tag_cb, rd);
 	if (rc < 0 || rd->err)
 		return rc < 0 ? rc : rd->err;
 	rc = idx_view_foreach(rd->t, d.id, view_cb, rd);
@@ -437,6 +437,8 @@ static int ds_cb(const struct idx_dataset *d, void *ctx)
 	struct rd *rd = ctx;
 	struct fs_tmpl tmpl = { 0 };
 
+	if (!fs_top_has(rd->fs, d->id))
+		return 0; /* created since the last publication: not counted */
 	if (rd_skip(rd))
 		return 0;
 	if (!fs_pol_dataset(&rd->q, rd->t, d->id, &rd->dep)) {
@@ -464,7 +466,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 	struct fs *fs = fuse_req_userdata(req);
 	struct rd rd = { .req = req, .fs = fs, .plus = plus, .size = size, .rellen = -1 };
 	uint64_t k = off > 2 ? (uint64_t)off - 2 : 0;
-	int rc;
+	int rc, top;
 
 	rd.dir = fs_node_of(fs, ino);
 	if (rd.dir->kind == FS_FILE || rd.dir->kind == FS_LINK) {
@@ -482,6 +484,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 	}
 	rd.until = INT64_MAX;
 	fs_preq_init(&rd.q, fs, req);
+	top = rd.dir->kind == FS_ROOT || rd.dir->kind == FS_DATASET;
+	if (top)
+		fs_top_enter(fs); /* until the reply is out (top.c) */
 	rc = fs_txn_enter(fs, &rd.t);
 	if (rc == 0) {
 		switch (rd.dir->kind) {
@@ -507,6 +512,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : (rc == -ENOMEM ? ENOMEM : EIO));
 	else
 		fuse_reply_buf(req, rd.buf, rd.len);
+	if (top)
+		fs_top_leave(fs);
 }
 
 void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

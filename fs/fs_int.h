@@ -138,6 +138,13 @@ static inline struct fs_fext *fs_node_fext(const struct fs_node *n)
 	return (struct fs_fext *)(void *)((char *)n + o);
 }
 
+/* Requests read, by opcode (0: unknown), one array per request thread so
+ * that counting needs no shared cache line. */
+#define FS_NOPCODES 64
+struct fs_counts {
+	uint64_t n[FS_NOPCODES]; /* written by its thread only; read relaxed */
+} __attribute__((aligned(64)));
+
 struct fs {
 	struct idx_store *store;
 	struct idx_reader *reader;
@@ -162,6 +169,16 @@ struct fs {
 
 	struct fs_pol *pol; /* the access policy in force (policy.c) */
 
+
+	/* The published top level (top.c): datasets, heads and tags. */
+	pthread_rwlock_t top_lock;
+	int top_lock_init;
+	struct fs_top *top; /* top_lock (read to use, write to swap) */
+	int top_changing;   /* top_lock: links get zero timeouts */
+
+	struct fs_counts *counts; /* one per request thread (loop.c) */
+	unsigned ncounts;         /* set once, before the threads start */
+
 	pthread_t poller;
 	int poller_started;
 	pthread_mutex_t plock;
@@ -169,6 +186,30 @@ struct fs {
 	int stop;     /* plock */
 	uint64_t gen; /* poller only */
 };
+
+/* top.c: the dataset level as last published by the poller.  The lookups
+ * run between fs_top_enter and fs_top_leave (a read lock, which may nest),
+ * held until the request that used them has replied. */
+struct fs_top;
+int fs_top_init(struct fs *fs);
+void fs_top_fini(struct fs *fs);
+void fs_top_free(struct fs_top *top);
+/* Build a table from the newest snapshot and publish it (see top.c):
+ * invalidate is called in between.  0 or -errno (the old table stays). */
+int fs_top_publish(struct fs *fs, void (*invalidate)(struct fs *));
+void fs_top_enter(struct fs *fs);
+void fs_top_leave(struct fs *fs);
+int fs_top_has(struct fs *fs, uint32_t ds);
+int fs_top_head(struct fs *fs, uint32_t ds, uint32_t *head);
+int fs_top_tag(struct fs *fs, uint32_t ds, const char *name, uint32_t *ver);
+int fs_top_tag_foreach(struct fs *fs, uint32_t ds,
+		       int (*cb)(const char *name, uint32_t ver, void *ctx), void *ctx);
+
+/* loop.c */
+/* Serve requests on `threads` threads until the session ends; 0 or -errno. */
+int fs_loop(struct fs *fs, unsigned threads);
+/* Append {"OPCODE":count,...} to out; 0 or out's error. */
+int fs_counts_json(struct fs *fs, struct cm_buf *out);
 
 /* node.c */
 int fs_tab_init(struct fs *fs);

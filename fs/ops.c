@@ -96,36 +96,38 @@ void fs_entry_tmpl(uint32_t ds, uint32_t ver, uint64_t dir_id, const struct idx_
 int fs_dataset_child(struct fs *fs, struct idx_txn *t, const struct fs_node *p,
 		     const char *name, size_t len, struct fs_tmpl *tmpl)
 {
-	struct idx_dataset d;
-	uint32_t ver;
-	int rc = idx_dataset_get_id(t, p->ds, &d);
+	uint32_t ver, head;
+	int rc = fs_top_head(fs, p->ds, &head);
 
+	/* Versions, latest and tags as published (top.c), not as in t: a
+	 * version shows only once no cached link lags behind it. */
 	if (rc < 0)
 		return rc;
 	if (len == 6 && !memcmp(name, "latest", 6)) {
-		if (!d.head)
+		if (!head)
 			return -ENOENT;
-		return link_tmpl(t, d.id, name, len, d.head, tmpl);
+		return link_tmpl(t, p->ds, name, len, head, tmpl);
 	}
 	if (parse_vname(name, len, &ver))
-		return ver <= d.head ? fs_version_tmpl(fs, t, d.id, ver, tmpl) : -ENOENT;
+		return ver <= head ? fs_version_tmpl(fs, t, p->ds, ver, tmpl) : -ENOENT;
 	if (!idx_tag_name_ok(name))
 		return -ENOENT;
-	rc = idx_tag_get(t, d.id, name, &ver);
+	rc = fs_top_tag(fs, p->ds, name, &ver);
 	if (rc == -ENOENT)
 		return fs_view_tmpl(t, p, name, len, tmpl);
-	if (rc < 0)
-		return rc;
-	return link_tmpl(t, d.id, name, len, ver, tmpl);
+	return link_tmpl(t, p->ds, name, len, ver, tmpl);
 }
 
-static int dataset_tmpl(struct idx_txn *t, const char *name, struct fs_tmpl *tmpl)
+static int dataset_tmpl(struct fs *fs, struct idx_txn *t, const char *name,
+			struct fs_tmpl *tmpl)
 {
 	struct idx_dataset d;
 	int rc = idx_dataset_get(t, name, &d);
 
 	if (rc < 0)
 		return rc;
+	if (!fs_top_has(fs, d.id))
+		return -ENOENT; /* created since the last publication */
 	memset(tmpl, 0, sizeof(*tmpl));
 	tmpl->kind = FS_DATASET;
 	tmpl->ds = d.id;
@@ -155,7 +157,7 @@ static int do_lookup(struct fs *fs, fuse_req_t req, struct idx_txn *t, struct fs
 		return -ENAMETOOLONG;
 	switch (p->kind) {
 	case FS_ROOT:
-		rc = dataset_tmpl(t, name, &tmpl);
+		rc = dataset_tmpl(fs, t, name, &tmpl);
 		break;
 	case FS_DATASET:
 		rc = fs_dataset_child(fs, t, p, name, len, &tmpl);
@@ -213,17 +215,24 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct fuse_entry_param ep;
+	struct fs_node *p = fs_node_of(fs, parent);
+	int top = p->kind == FS_ROOT || p->kind == FS_DATASET;
 	struct idx_txn *t;
-	int rc = fs_txn_enter(fs, &t);
+	int rc;
 
+	if (top)
+		fs_top_enter(fs); /* until the reply is out (top.c) */
+	rc = fs_txn_enter(fs, &t);
 	if (rc == 0) {
-		rc = do_lookup(fs, req, t, fs_node_of(fs, parent), name, &ep);
+		rc = do_lookup(fs, req, t, p, name, &ep);
 		fs_txn_leave(t);
 	}
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_entry(req, &ep);
+	if (top)
+		fs_top_leave(fs);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -355,6 +364,18 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, EROFS);
 }
 
+/* No file here is a terminal or answers any ioctl.  The kernel forwards
+ * every ioctl on a FUSE file (Python's open() asks isatty() of each file it
+ * opens) and does not remember the answer, so this is the one round trip a
+ * warm file costs a Python reader: answered on the thread that read it,
+ * with no lock, lookup or allocation. */
+static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		     size_t in_bufsz, size_t out_bufsz)
+{
+	fuse_reply_err(req, ENOTTY);
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fs *fs = userdata;
@@ -372,6 +393,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 				  FUSE_CAP_SPLICE_MOVE);
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* A link's inode number includes its target (latest -> v3 is not the
+	 * inode of latest -> v2), so the kernel may keep the target with the
+	 * inode: a path through latest/ costs no READLINK. */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 }
 
 /* No flush, release, releasedir, access: libfuse answers them itself (FLUSH
@@ -384,6 +410,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
 	.readlink = op_readlink,
+	.ioctl = op_ioctl,
 	.open = fs_op_open,
 	.read = fs_op_read,
 	.opendir = fs_op_opendir,

@@ -252,6 +252,27 @@ static int xa_attr_cb(const struct idx_attr *a, void *ctx)
 	return 0;
 }
 
+/* The mount root's user.sievefs.requests: the requests served so far by
+ * opcode, as JSON (loop.c), for benchmarks and for spotting a loader that
+ * costs more round trips per file than it should. */
+static int xa_requests(struct fs *fs, const char *name, struct xa *x)
+{
+	struct cm_buf b;
+	int rc;
+
+	if (!name) {
+		xa_name(x, XA_PREFIX "requests");
+		return 0;
+	}
+	if (strcmp(name, XA_PREFIX "requests"))
+		return -ENODATA;
+	cm_buf_init(&b, 0);
+	rc = fs_counts_json(fs, &b);
+	if (rc == 0)
+		xa_put(x, (const char *)b.p, b.len);
+	cm_buf_free(&b);
+	return rc;
+}
 
 /* Fills x with the value of `name` (or with all names when x->want is NULL
  * and name is NULL).  Returns 0, -ENODATA or another -errno. */
@@ -263,6 +284,8 @@ static int xa_do(struct fs *fs, struct idx_txn *t, const struct fs_node *n, cons
 	struct idx_entry e;
 	int rc;
 
+	if (n->kind == FS_ROOT)
+		return xa_requests(fs, name, x);
 	if (n->kind == FS_VERSION) {
 		if (!name) {
 			xa_name(x, XA_PREFIX "version");

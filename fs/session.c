@@ -127,8 +127,8 @@ static void *poller_main(void *arg)
 		if (g != fs->gen) {
 			cm_debug("store generation %llu -> %llu: refreshing datasets",
 				 (unsigned long long)fs->gen, (unsigned long long)g);
-			fs->gen = g;
-			invalidate_dynamic(fs);
+			if (fs_top_publish(fs, invalidate_dynamic) == 0)
+				fs->gen = g;
 		}
 		{
 			int hup = hup_seen;
@@ -155,7 +155,6 @@ static int poller_start(struct fs *fs)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&fs->pcond, &ca);
 	pthread_condattr_destroy(&ca);
-	fs->gen = idx_store_generation(fs->store);
 	/* Signals must reach the thread that runs the loop: a SIGTERM taken
 	 * by the poller would end the session only at the next request. */
 	sigfillset(&all);
@@ -290,23 +289,17 @@ out:
 	return se;
 }
 
-static int loop(struct fuse_session *se, unsigned threads)
+/* One line at unmount: what the kernel asked of this mount, by opcode. */
+static void log_counts(struct fs *fs)
 {
-	struct fuse_loop_config *cfg;
-	int rc;
+	struct cm_buf b;
 
-	if (threads <= 1)
-		return fuse_session_loop(se);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, threads);
-	/* Keep every worker: creating threads per burst costs more. */
-	fuse_loop_cfg_set_idle_threads(cfg, threads);
-	rc = fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return rc;
+	if (!fs->counts)
+		return;
+	cm_buf_init(&b, 0);
+	if (fs_counts_json(fs, &b) == 0)
+		cm_info("requests served: %.*s", (int)b.len, (const char *)b.p);
+	cm_buf_free(&b);
 }
 
 static void fs_close(struct fs *fs)
@@ -321,6 +314,8 @@ static void fs_close(struct fs *fs)
 	idx_reader_close(fs->reader);
 	idx_store_close(fs->store);
 	fs_tab_free(fs);
+	fs_top_fini(fs);
+	free(fs->counts);
 	free(fs->root);
 }
 
@@ -367,6 +362,12 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	rc = fs_worker_init(fs);
 	if (rc < 0)
 		goto out;
+	fs->gen = idx_store_generation(fs->store);
+	rc = fs_top_init(fs);
+	if (rc < 0) {
+		cm_err("%s: %s", store, idx_strerror(rc));
+		goto out_worker;
+	}
 	fs->se = session_new(fs, c, store);
 	if (!fs->se) {
 		rc = -EINVAL; /* libfuse said why */
@@ -403,10 +404,8 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	cm_info("mounted %s on %s (%u thread%s)", store, mnt, c->threads,
 		c->threads == 1 ? "" : "s");
 	fs_pol_log_state(fs);
-	/* A positive result is the signal that ended the loop: a clean stop. */
-	rc = loop(fs->se, c->threads);
-	if (rc > 0)
-		rc = 0;
+	rc = fs_loop(fs, c->threads);
+	log_counts(fs);
 	cm_info("unmounting %s", mnt);
 out_worker:
 	poller_stop(fs);

@@ -6,6 +6,7 @@ FS_TESTS = \
 	tests/integration/mount_tree.sh \
 	tests/integration/mount_erofs.sh \
 	tests/integration/mount_commit.sh \
+	tests/integration/mount_latest.sh \
 	tests/integration/mount_faults.sh \
 	tests/integration/mount_lifecycle.sh \
 	tests/integration/mount_xattr.sh \
