@@ -606,9 +606,9 @@ static int walk_member(struct reader *w, const struct idx_tar_member *tm, struct
 		w->cur->refused++;
 		return 1;
 	}
-	if (tm->absolute) {
-		cm_warn("%s: offset %" PRIu64 ": /%s: absolute path; refused", w->src,
-			tm->hdr_offset, tm->path);
+	if (tm->refuse) {
+		cm_warn("%s: offset %" PRIu64 ": %s: %s; refused", w->src, tm->hdr_offset, tm->path,
+			tm->refuse);
 		w->cur->refused++;
 		return 1;
 	}
@@ -664,6 +664,15 @@ static int reader_end(struct reader *w, struct src *sc, struct batch *b, int r)
 	return 0;
 }
 
+/* What the tar parser read around as GNU tar does (a lone zero block, a
+ * leading '/', an ignored pax value), said against the source. */
+static void tar_warn(void *ctx, const char *msg)
+{
+	struct reader *w = ctx;
+
+	cm_warn("%s: %s", w->src, msg);
+}
+
 /* Walk the tar of source sc (open); its batches are pushed, the last one
  * (possibly empty) marked as its end.  0 or -ECANCELED: the source's own
  * result is in sc->r. */
@@ -682,6 +691,8 @@ static int reader_tar(struct reader *w, struct src *sc)
 	r = idx_tar_open(&t, tar_read, &w->io, sc->size);
 	if (r == 0 && w->checksum)
 		idx_tar_set_peek(t, tar_peek);
+	if (r == 0)
+		idx_tar_set_warn(t, tar_warn, w);
 	while (r == 0 && (r = idx_tar_next(t, &tm)) == 1) {
 		if (!b && !(b = reader_batch(w))) {
 			r = -ENOMEM;

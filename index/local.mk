@@ -6,7 +6,7 @@ index_libindex_a_SOURCES = \
 	index/entry.c index/commit.c index/commit.h \
 	index/attrs.c \
 	index/reader.c index/reader.h \
-	index/tar.c index/tar.h \
+	index/tar.c index/tar.h index/tar_int.h index/tar_pax.c \
 	index/ingest.c index/ingest.h index/links.c index/links.h index/labels.c \
 	index/json.c index/json.h \
 	index/diff.c index/diff.h \

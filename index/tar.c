@@ -3,10 +3,12 @@
  * few callback reads, jumps over member data without reading it, and treats
  * every field as hostile: checksums, numbers, pax records, sizes against the
  * archive end and sparse maps are all checked, every allocation is bounded,
- * and every step moves the cursor forward by at least one block.  Compatibility
- * choices follow Go's archive/tar and GNU tar; where they differ, see the
- * comments at the point of difference. */
-#include "index/tar.h"
+ * and every step moves the cursor forward by at least one block.  A member is
+ * what GNU tar 1.34 extracts: where GNU tar reads around a defect (a lone zero
+ * block, a pax value it cannot read, a leading '/') so does this parser, with
+ * a warning; where it refuses more, it fails with the offset or marks the one
+ * member refused with a reason.  Numbers and pax records: index/tar_pax.c. */
+#include "index/tar_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,64 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLK 512u
-#define WIN (64u * 1024u)
-#define MINWIN (4u * 1024u)
-
-/* pax keys that affect a member; bit numbers for pax_attrs.set/.del */
-enum { K_PATH, K_LINK, K_SIZE, K_UID, K_GID, K_MTIME };
-
-/* The records of one pax header (or the merged global ones).  A key in .set
- * has a value; a key in .del was given an empty value, which hides both the
- * global value and the header field. */
-struct pax_attrs {
-	unsigned int set, del;
-	char *path, *link;
-	uint64_t size;
-	uint32_t uid, gid;
-	int64_t mtime;
-};
-
-/* GNU sparse records from the current 'x' header. */
-struct pax_sparse {
-	int seen;		/* any GNU.sparse.* map or version record */
-	int have_major, have_real, have_nblocks;
-	uint64_t major, minor, realsize, nblocks;
-	int want_len;		/* 0.0: an offset record awaits its numbytes */
-	char *name;
-};
-
-struct idx_tar {
-	idx_tar_read_fn rd;
-	idx_tar_peek_fn peek;	/* NULL unless set */
-	void *ctx;
-	uint64_t asize;
-	uint64_t off;		/* next header */
-	int state;		/* 0 running, 1 ended, <0 failed with -errno */
-
-	unsigned char *win;
-	uint64_t woff;
-	size_t wlen;
-	size_t wsize;		/* bytes to read at a miss, MINWIN..WIN */
-	unsigned whits;		/* reads the current window served */
-
-	struct pax_attrs g, x;
-	struct pax_sparse xs;
-	char *longname, *longlink;	/* from GNU 'L'/'K', NULL if none */
-	unsigned char *meta;	/* content of the current special header */
-	size_t metacap;
-
-	char *path, *link;
-	size_t pathcap, linkcap;
-	struct idx_tar_sparse *sp;
-	size_t nsp, spcap;
-
-	char err[200];
-};
-
-static int fail(struct idx_tar *t, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct idx_tar *t, int e, const char *fmt, ...)
+int idx_tar_fail(struct idx_tar *t, int e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -83,11 +28,23 @@ static int fail(struct idx_tar *t, int e, const char *fmt, ...)
 	return -e;
 }
 
+void idx_tar_warnf(struct idx_tar *t, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!t->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	t->warn(t->wctx, msg);
+}
+
 /* ---- reading ---- */
 
 /* Make [off, off+len) (len <= WIN, inside the archive) readable via *p. */
-static int win_get(struct idx_tar *t, uint64_t off, size_t len,
-		   const unsigned char **p)
+int idx_tar_win(struct idx_tar *t, uint64_t off, size_t len, const unsigned char **p)
 {
 	size_t want, got = 0;
 
@@ -95,11 +52,11 @@ static int win_get(struct idx_tar *t, uint64_t off, size_t len,
 		ssize_t r = t->peek(t->ctx, off, len, p);
 
 		if (r < 0)
-			return fail(t, r < -4095 ? EIO : (int)-r,
+			return idx_tar_fail(t, r < -4095 ? EIO : (int)-r,
 				    "read error at offset %" PRIu64 ": %s", off,
 				    strerror((int)-r));
 		if ((size_t)r < len)
-			return fail(t, EIO,
+			return idx_tar_fail(t, EIO,
 				    "archive ends at offset %" PRIu64
 				    ", before its stated size %" PRIu64,
 				    off + (uint64_t)r, t->asize);
@@ -127,19 +84,19 @@ static int win_get(struct idx_tar *t, uint64_t off, size_t len,
 		ssize_t r = t->rd(t->ctx, t->win + got, want - got, off + got);
 
 		if (r < 0)
-			return fail(t, r < -4095 ? EIO : (int)-r,
+			return idx_tar_fail(t, r < -4095 ? EIO : (int)-r,
 				    "read error at offset %" PRIu64 ": %s",
 				    off + got, strerror((int)-r));
 		if (r == 0)
 			break;
 		if ((size_t)r > want - got)
-			return fail(t, EIO, "read callback overran its buffer at "
+			return idx_tar_fail(t, EIO, "read callback overran its buffer at "
 				    "offset %" PRIu64, off + got);
 		got += (size_t)r;
 	}
 	t->wlen = got;
 	if (got < len)
-		return fail(t, EIO,
+		return idx_tar_fail(t, EIO,
 			    "archive ends at offset %" PRIu64
 			    ", before its stated size %" PRIu64,
 			    off + got, t->asize);
@@ -147,14 +104,14 @@ static int win_get(struct idx_tar *t, uint64_t off, size_t len,
 	return 0;
 }
 
-static int read_at(struct idx_tar *t, uint64_t off, void *dst, size_t len)
+int idx_tar_read_at(struct idx_tar *t, uint64_t off, void *dst, size_t len)
 {
 	unsigned char *d = dst;
 
 	while (len) {
 		const unsigned char *p;
 		size_t k = len < WIN ? len : WIN;
-		int r = win_get(t, off, k, &p);
+		int r = idx_tar_win(t, off, k, &p);
 
 		if (r)
 			return r;
@@ -162,320 +119,6 @@ static int read_at(struct idx_tar *t, uint64_t off, void *dst, size_t len)
 		d += k;
 		off += k;
 		len -= k;
-	}
-	return 0;
-}
-
-/* ---- numbers ---- */
-
-/* Octal, padded with spaces and NULs on either side, or GNU base-256 when
- * the top bit of the first byte is set.  Empty means 0. */
-static int parse_num(const unsigned char *f, size_t n, int64_t *out)
-{
-	uint64_t v = 0;
-	size_t i, j;
-
-	if (n && (f[0] & 0x80)) {
-		unsigned char inv = (f[0] & 0x40) ? 0xff : 0;
-
-		for (i = 0; i < n; i++) {
-			unsigned char c = f[i] ^ inv;
-
-			if (i == 0)
-				c &= 0x7f;
-			if (v >> 55)
-				return -1;
-			v = (v << 8) | c;
-		}
-		if (v >> 63)
-			return -1;
-		*out = inv ? ~(int64_t)v : (int64_t)v;
-		return 0;
-	}
-	for (i = 0; i < n && (f[i] == ' ' || f[i] == 0); i++)
-		;
-	for (j = n; j > i && (f[j - 1] == ' ' || f[j - 1] == 0); j--)
-		;
-	for (; i < j; i++) {
-		if (f[i] < '0' || f[i] > '7' || (v >> 60))
-			return -1;
-		v = (v << 3) | (uint64_t)(f[i] - '0');
-	}
-	if (v >> 63)
-		return -1;
-	*out = (int64_t)v;
-	return 0;
-}
-
-/* Unsigned decimal, digits only, at least one. */
-static int parse_dec(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (n == 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned int d = (unsigned char)s[i] - '0';
-
-		if (d > 9 || d > max || v > (max - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* pax time: [-]digits[.digits], floored to whole seconds. */
-static int parse_time(const char *s, size_t n, int64_t *out)
-{
-	const char *dot = memchr(s, '.', n);
-	size_t ilen = dot ? (size_t)(dot - s) : n, i;
-	int neg = ilen && s[0] == '-', frac = 0;
-	uint64_t v;
-
-	if (parse_dec(s + neg, ilen - neg, INT64_MAX, &v))
-		return -1;
-	for (i = ilen + 1; dot && i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		frac |= s[i] != '0';
-	}
-	*out = neg ? -(int64_t)v - (frac && v < (uint64_t)INT64_MAX) : (int64_t)v;
-	return 0;
-}
-
-/* ---- pax records ---- */
-
-static char *dupn(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
-static void pax_clear(struct pax_attrs *a)
-{
-	free(a->path);
-	free(a->link);
-	memset(a, 0, sizeof(*a));
-}
-
-static void sparse_clear(struct pax_sparse *s)
-{
-	free(s->name);
-	memset(s, 0, sizeof(*s));
-}
-
-static int sp_push(struct idx_tar *t, uint64_t off, uint64_t len)
-{
-	if (t->nsp >= IDX_TAR_MAX_SPARSE)
-		return -EFBIG;
-	if (t->nsp == t->spcap) {
-		size_t cap = t->spcap ? t->spcap * 2 : 16;
-		struct idx_tar_sparse *n = realloc(t->sp, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		t->sp = n;
-		t->spcap = cap;
-	}
-	t->sp[t->nsp].off = off;
-	t->sp[t->nsp].len = len;
-	t->nsp++;
-	return 0;
-}
-
-/* GNU.sparse.map: "off,len,off,len,..." */
-static int sparse_map01(struct idx_tar *t, const char *v, size_t n)
-{
-	size_t i = 0, cnt = 0;
-	uint64_t pair[2];
-
-	t->nsp = 0;
-	while (n && i <= n) {
-		const char *c = memchr(v + i, ',', n - i);
-		size_t e = c ? (size_t)(c - v) : n;
-		int r;
-
-		if (parse_dec(v + i, e - i, INT64_MAX, &pair[cnt & 1]))
-			return -EBADMSG;
-		if (cnt++ & 1) {
-			r = sp_push(t, pair[0], pair[1]);
-			if (r)
-				return r;
-		}
-		i = e + 1;
-	}
-	return (cnt & 1) ? -EBADMSG : 0;
-}
-
-static int pax_sparse_rec(struct idx_tar *t, const char *k, const char *v,
-			  size_t vn)
-{
-	struct pax_sparse *s = &t->xs;
-	uint64_t u;
-	int r;
-
-	k += strlen("GNU.sparse.");
-	if (!strcmp(k, "name")) {
-		free(s->name);
-		s->name = dupn(v, vn);
-		return s->name ? 0 : -ENOMEM;
-	}
-	if (!strcmp(k, "map")) {
-		s->seen = 1;
-		return sparse_map01(t, v, vn);
-	}
-	if (parse_dec(v, vn, INT64_MAX, &u))
-		return -EBADMSG;
-	if (!strcmp(k, "major")) {
-		s->major = u;
-		s->have_major = s->seen = 1;
-	} else if (!strcmp(k, "minor")) {
-		s->minor = u;
-	} else if (!strcmp(k, "size") || !strcmp(k, "realsize")) {
-		s->realsize = u;
-		s->have_real = 1;
-	} else if (!strcmp(k, "numblocks")) {
-		if (u > IDX_TAR_MAX_SPARSE)
-			return -EFBIG;
-		s->nblocks = u;
-		s->have_nblocks = s->seen = 1;
-		t->nsp = 0;
-	} else if (!strcmp(k, "offset")) {
-		if (s->want_len)
-			return -EBADMSG;
-		r = sp_push(t, u, 0);
-		if (r)
-			return r;
-		s->want_len = 1;
-		s->seen = 1;
-	} else if (!strcmp(k, "numbytes")) {
-		if (!s->want_len)
-			return -EBADMSG;
-		t->sp[t->nsp - 1].len = u;
-		s->want_len = 0;
-	}
-	return 0;
-}
-
-static int pax_str(char **dst, const char *v, size_t vn)
-{
-	char *d = dupn(v, vn);
-
-	if (!d)
-		return -ENOMEM;
-	free(*dst);
-	*dst = d;
-	return 0;
-}
-
-/* Apply one record to a (local or global) attribute set. */
-static int pax_rec(struct idx_tar *t, struct pax_attrs *a, int global,
-		   const char *k, const char *v, size_t vn)
-{
-	static const char *const keys[] = { "path", "linkpath", "size",
-					    "uid", "gid", "mtime" };
-	int64_t tm;
-	uint64_t u;
-	int i;
-
-	if (!strncmp(k, "GNU.sparse.", 11))
-		return global ? 0 : pax_sparse_rec(t, k, v, vn);
-	if (!strcmp(k, "atime") || !strcmp(k, "ctime"))
-		return vn && parse_time(v, vn, &tm) ? -EBADMSG : 0;
-	for (i = 0; i < 6 && strcmp(k, keys[i]); i++)
-		;
-	if (i == 6 || (global && i == K_SIZE))
-		return 0;	/* a global size would hit every member: ignore */
-	if (vn == 0) {
-		a->set &= ~(1u << i);
-		a->del |= 1u << i;
-		return 0;
-	}
-	a->del &= ~(1u << i);
-	a->set |= 1u << i;
-	switch (i) {
-	case K_PATH:
-		return pax_str(&a->path, v, vn);
-	case K_LINK:
-		return pax_str(&a->link, v, vn);
-	case K_SIZE:
-		return parse_dec(v, vn, INT64_MAX, &a->size) ? -EBADMSG : 0;
-	case K_UID:
-	case K_GID:
-		if (parse_dec(v, vn, UINT32_MAX, &u))
-			return -EBADMSG;
-		*(i == K_UID ? &a->uid : &a->gid) = (uint32_t)u;
-		return 0;
-	default:
-		return parse_time(v, vn, &a->mtime) ? -EBADMSG : 0;
-	}
-}
-
-/* Keys whose values are strings that must not contain NUL. */
-static int nul_free_key(const char *k)
-{
-	return !strcmp(k, "path") || !strcmp(k, "linkpath") ||
-	       !strcmp(k, "uname") || !strcmp(k, "gname") ||
-	       !strcmp(k, "GNU.sparse.name");
-}
-
-/* Parse "<len> <key>=<value>\n" records.  buf has a spare byte at [n]. */
-static int pax_parse(struct idx_tar *t, char *buf, size_t n, int global,
-		     uint64_t hoff)
-{
-	struct pax_attrs *a = global ? &t->g : &t->x;
-	size_t pos = 0;
-
-	while (pos < n) {
-		char *rec = buf + pos, *sp, *eq;
-		size_t rlen = 0, dl;
-		uint64_t len;
-		int r;
-
-		sp = memchr(rec, ' ', n - pos < 21 ? n - pos : 21);
-		dl = sp ? (size_t)(sp - rec) : 0;
-		if (!sp || parse_dec(rec, dl, n - pos, &len) || len < dl + 4)
-			return fail(t, EBADMSG,
-				    "bad pax record length at byte %zu of the "
-				    "extended header at offset %" PRIu64,
-				    pos, hoff);
-		rlen = (size_t)len;
-		if (rec[rlen - 1] != '\n')
-			return fail(t, EBADMSG,
-				    "pax record at byte %zu of the extended header "
-				    "at offset %" PRIu64 " does not end in a newline",
-				    pos, hoff);
-		eq = memchr(sp + 1, '=', (size_t)(rec + rlen - 1 - (sp + 1)));
-		if (!eq || eq == sp + 1 || memchr(sp + 1, 0, (size_t)(eq - sp - 1)))
-			return fail(t, EBADMSG,
-				    "pax record with a missing, empty or NUL-bearing "
-				    "key in the extended header at offset %" PRIu64,
-				    hoff);
-		*eq = 0;
-		rec[rlen - 1] = 0;
-		if (nul_free_key(sp + 1) &&
-		    memchr(eq + 1, 0, (size_t)(rec + rlen - 1 - (eq + 1))))
-			return fail(t, EBADMSG,
-				    "pax record \"%s\" contains a NUL byte in the "
-				    "extended header at offset %" PRIu64,
-				    sp + 1, hoff);
-		r = pax_rec(t, a, global, sp + 1, eq + 1,
-			    (size_t)(rec + rlen - 1 - (eq + 1)));
-		if (r)
-			return fail(t, -r,
-				    "%s pax record \"%.40s\" in the extended header "
-				    "at offset %" PRIu64,
-				    r == -EFBIG ? "oversized" :
-				    r == -ENOMEM ? "out of memory for" : "bad",
-				    sp + 1, hoff);
-		pos += rlen;
 	}
 	return 0;
 }
@@ -501,7 +144,7 @@ static int checksum_ok(const unsigned char *h)
 
 	uint32_t u = 0, hi = 0;
 
-	if (parse_num(h + 148, 8, &want) || (h[148] & 0x80))
+	if (idx_tar_num(h + 148, 8, 0, INT32_MAX, &want))
 		return 0;
 	/* Every byte, the checksum field counting as spaces; a byte's signed
 	 * value is its unsigned one less 256 when its top bit is set.  Plain
@@ -578,52 +221,72 @@ static int norm_path(struct idx_tar *t, const char *s, size_t n)
 	return 0;
 }
 
-/* Read a special header's content (pax, long name) into t->meta. */
+/* Two metadata headers of one kind in a row: the member is told the first
+ * was dropped. */
+static void dropped(struct idx_tar *t, const char *what)
+{
+	size_t used = strlen(t->note);
+
+	if (used + 1 < sizeof(t->note))
+		snprintf(t->note + used, sizeof(t->note) - used,
+			 "%s%s replaced by the next one and ignored, as GNU tar does",
+			 used ? "; " : "", what);
+}
+
+/* Read a GNU long name or link header's content into t->meta. */
 static int read_meta(struct idx_tar *t, uint64_t hoff, uint64_t size, char type)
 {
 	if (size > IDX_TAR_MAX_META)
-		return fail(t, EFBIG,
+		return idx_tar_fail(t, EFBIG,
 			    "'%c' header at offset %" PRIu64 " is %" PRIu64
-			    " bytes, more than the %u allowed",
+			    " bytes, more than the %u kept",
 			    type, hoff, size, IDX_TAR_MAX_META);
 	if (size + 1 > t->metacap) {
 		unsigned char *b = realloc(t->meta, (size_t)size + 1);
 
 		if (!b)
-			return fail(t, ENOMEM, "out of memory at offset %" PRIu64,
+			return idx_tar_fail(t, ENOMEM, "out of memory at offset %" PRIu64,
 				    hoff);
 		t->meta = b;
 		t->metacap = (size_t)size + 1;
 	}
-	return read_at(t, hoff + BLK, t->meta, (size_t)size);
+	return idx_tar_read_at(t, hoff + BLK, t->meta, (size_t)size);
 }
 
+/* The name up to its first NUL; an empty one stays "" (GNU tar then has an
+ * empty member name). */
 static int take_long(struct idx_tar *t, char **dst, size_t size)
 {
-	size_t n = strnlen((char *)t->meta, size);
-
-	if (n == 0)
-		return 0;	/* an empty long name names nothing */
-	return pax_str(dst, (char *)t->meta, n);
+	return idx_tar_str(dst, (char *)t->meta, strnlen((char *)t->meta, size));
 }
 
+/* A header that describes the next one: pax 'x' (Solaris 'X' is the same),
+ * global 'g', GNU long name 'L' and long link 'K'.  Of two in a row of one
+ * kind the last wins, as in GNU tar; the member is told what was dropped. */
 static int special(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 		   uint64_t size)
 {
 	char type = (char)h[156];
-	int r = read_meta(t, hoff, size, type);
+	int r;
 
-	if (r)
+	if (type == 'g') {	/* replaces the global records before it */
+		idx_tar_pax_clear(&t->g);
+		return idx_tar_pax(t, hoff, size, 1);
+	}
+	if (type == 'x' || type == 'X') {
+		if (t->x.set || t->xs.seen)
+			dropped(t, "an extended header");
+		idx_tar_pax_clear(&t->x);
+		idx_tar_sparse_clear(&t->xs);
+		t->nsp = 0;
+		return idx_tar_pax(t, hoff, size, 0);
+	}
+	if ((r = read_meta(t, hoff, size, type)) != 0)
 		return r;
 	t->meta[size] = 0;
+	if ((type == 'L' && t->longname) || (type == 'K' && t->longlink))
+		dropped(t, type == 'L' ? "a GNU long name" : "a GNU long link name");
 	switch (type) {
-	case 'x':
-		pax_clear(&t->x);	/* consecutive 'x': the last wins */
-		sparse_clear(&t->xs);
-		t->nsp = 0;
-		return pax_parse(t, (char *)t->meta, (size_t)size, 0, hoff);
-	case 'g':
-		return pax_parse(t, (char *)t->meta, (size_t)size, 1, hoff);
 	case 'L':
 		free(t->longname);
 		t->longname = NULL;
@@ -635,7 +298,7 @@ static int special(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 		r = take_long(t, &t->longlink, (size_t)size);
 		break;
 	}
-	return r ? fail(t, -r, "out of memory at offset %" PRIu64, hoff) : 0;
+	return r ? idx_tar_fail(t, -r, "out of memory at offset %" PRIu64, hoff) : 0;
 }
 
 /* Old GNU sparse ('S'): 4 map entries in the header, 21 in each extension
@@ -656,24 +319,24 @@ static int gnu_sparse(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 
 			if (e[0] == 0)
 				break;
-			if (parse_num(e, 12, &o) || parse_num(e + 12, 12, &l) ||
-			    o < 0 || l < 0)
-				return fail(t, EBADMSG,
+			if (idx_tar_num(e, 12, 0, INT64_MAX, &o) ||
+			    idx_tar_num(e + 12, 12, 0, INT64_MAX, &l))
+				return idx_tar_fail(t, EBADMSG,
 					    "bad sparse map entry in header at "
 					    "offset %" PRIu64, hoff);
-			r = sp_push(t, (uint64_t)o, (uint64_t)l);
+			r = idx_tar_sp_push(t, (uint64_t)o, (uint64_t)l);
 			if (r)
-				return fail(t, -r,
+				return idx_tar_fail(t, -r,
 					    "sparse map too large in header at "
 					    "offset %" PRIu64, hoff);
 		}
 		if (!b[ext])
 			return 0;
 		if (t->asize - *doff < BLK)
-			return fail(t, EBADMSG,
+			return idx_tar_fail(t, EBADMSG,
 				    "truncated sparse extension block at offset "
 				    "%" PRIu64, *doff);
-		r = win_get(t, *doff, BLK, &b);
+		r = idx_tar_win(t, *doff, BLK, &b);
 		if (r)
 			return r;
 		*doff += BLK;
@@ -698,10 +361,10 @@ static int pax_sparse_map10(struct idx_tar *t, uint64_t hoff, uint64_t doff,
 			const unsigned char *p;
 
 			if (pos >= size || k >= sizeof(num))
-				return fail(t, EBADMSG,
+				return idx_tar_fail(t, EBADMSG,
 					    "bad sparse map in the data of the member "
 					    "at offset %" PRIu64, hoff);
-			r = win_get(t, doff + pos, 1, &p);
+			r = idx_tar_win(t, doff + pos, 1, &p);
 			if (r)
 				return r;
 			pos++;
@@ -709,13 +372,13 @@ static int pax_sparse_map10(struct idx_tar *t, uint64_t hoff, uint64_t doff,
 				break;
 			num[k++] = (char)*p;
 		}
-		if (parse_dec(num, k, INT64_MAX, &v))
-			return fail(t, EBADMSG,
+		if (idx_tar_dec(num, k, INT64_MAX, &v))
+			return idx_tar_fail(t, EBADMSG,
 				    "bad number in the sparse map of the member at "
 				    "offset %" PRIu64, hoff);
 		if (i == 0) {
 			if (v > IDX_TAR_MAX_SPARSE)
-				return fail(t, EFBIG,
+				return idx_tar_fail(t, EFBIG,
 					    "sparse map with %" PRIu64 " segments "
 					    "in the member at offset %" PRIu64,
 					    v, hoff);
@@ -724,15 +387,15 @@ static int pax_sparse_map10(struct idx_tar *t, uint64_t hoff, uint64_t doff,
 		}
 		pair[(i - 1) & 1] = v;
 		if (!(i & 1)) {
-			r = sp_push(t, pair[0], pair[1]);
+			r = idx_tar_sp_push(t, pair[0], pair[1]);
 			if (r)
-				return fail(t, -r, "out of memory at offset %" PRIu64,
+				return idx_tar_fail(t, -r, "out of memory at offset %" PRIu64,
 					    hoff);
 		}
 	}
 	pos = (pos + BLK - 1) / BLK * BLK;
 	if (pos > size)
-		return fail(t, EBADMSG,
+		return idx_tar_fail(t, EBADMSG,
 			    "sparse map overruns the data of the member at offset "
 			    "%" PRIu64, hoff);
 	*maplen = pos;
@@ -750,12 +413,12 @@ static int sparse_check(struct idx_tar *t, uint64_t hoff, uint64_t stored,
 		const struct idx_tar_sparse *s = &t->sp[i];
 
 		if (s->off < end)
-			return fail(t, EBADMSG,
+			return idx_tar_fail(t, EBADMSG,
 				    "sparse map of the member at offset %" PRIu64
 				    ": segment %zu (at %" PRIu64 ") overlaps or precedes "
 				    "the one before it", hoff, i, s->off);
 		if (s->len > logical || s->off > logical - s->len)
-			return fail(t, EBADMSG,
+			return idx_tar_fail(t, EBADMSG,
 				    "sparse map of the member at offset %" PRIu64
 				    ": segment %zu (%" PRIu64 " bytes at %" PRIu64
 				    ") runs past the real size %" PRIu64,
@@ -764,22 +427,24 @@ static int sparse_check(struct idx_tar *t, uint64_t hoff, uint64_t stored,
 		sum += s->len;
 	}
 	if (sum != stored)
-		return fail(t, EBADMSG,
+		return idx_tar_fail(t, EBADMSG,
 			    "sparse map of the member at offset %" PRIu64 ": its "
 			    "segments hold %" PRIu64 " bytes but the member stores %"
 			    PRIu64, hoff, sum, stored);
-	if (!t->sp && sp_push(t, 0, 0) == 0)
+	if (!t->sp && idx_tar_sp_push(t, 0, 0) == 0)
 		t->nsp = 0;	/* sparse must be non-NULL */
-	return t->sp ? 0 : fail(t, ENOMEM, "out of memory");
+	return t->sp ? 0 : idx_tar_fail(t, ENOMEM, "out of memory");
 }
 
+/* The type GNU tar extracts it as: a regular file ('0', '\0' or contiguous
+ * '7') whose name ends in '/' is a directory, and carries no data. */
 static char map_type(char c, const char *name, size_t n)
 {
 	switch (c) {
 	case 0:
-		return n && name[n - 1] == '/' ? IDX_TAR_DIR : IDX_TAR_REG;
 	case '0':
 	case '7':
+		return n && name[n - 1] == '/' ? IDX_TAR_DIR : IDX_TAR_REG;
 	case 'S':
 		return IDX_TAR_REG;
 	case '1':
@@ -814,76 +479,92 @@ static size_t hdr_name(const unsigned char *h, int fmt, char *buf)
 	return o + nl;
 }
 
-/* Pick a value: local pax, then GNU long name, then global pax, then the
- * header; an empty local value falls through to the header. */
-static const char *pick_str(const struct idx_tar *t, int key, const char *local,
-			    const char *xs, const char *gs)
+/* Pick a value as GNU tar does: local pax, then global pax, then the GNU
+ * long name (gnu), then the header (NULL). */
+static const char *pick_str(const struct idx_tar *t, int key, const char *xs, const char *gs,
+			    const char *gnu)
 {
 	if (t->x.set & (1u << key))
 		return xs;
-	if (local)
-		return local;
-	if (!(t->x.del & (1u << key)) && (t->g.set & (1u << key)))
+	if (t->g.set & (1u << key))
 		return gs;
-	return NULL;
+	return gnu;
 }
 
-static uint64_t pick_u(const struct idx_tar *t, int key, uint64_t xv,
-		       uint64_t gv, uint64_t hv)
+static uint64_t pick_u(const struct idx_tar *t, int key, uint64_t xv, uint64_t gv, uint64_t hv)
 {
 	if (t->x.set & (1u << key))
 		return xv;
-	if (!(t->x.del & (1u << key)) && (t->g.set & (1u << key)))
+	if (t->g.set & (1u << key))
 		return gv;
 	return hv;
 }
 
-static int hdr_field(struct idx_tar *t, const unsigned char *h, size_t at,
-		     size_t n, const char *what, uint64_t hoff, int64_t *v)
-{
-	if (parse_num(h + at, n, v) == 0)
-		return 0;
-	return fail(t, EBADMSG, "bad %s field in header at offset %" PRIu64,
-		    what, hoff);
-}
-
+/* GNU tar extracts these without reading any data, whatever their size. */
 static int hdr_only(char type)
 {
 	return type >= IDX_TAR_HARDLINK && type <= IDX_TAR_FIFO;
 }
 
-/* Numeric fields of the header block, validated like Go does. */
-static int hdr_numbers(struct idx_tar *t, const unsigned char *h, int fmt,
-		       uint64_t hoff, struct idx_tar_member *m, int64_t *size)
+static void refuse(struct idx_tar *t, const char *why)
 {
-	int64_t mode, uid, gid, mt, dmaj = 0, dmin = 0;
+	if (!t->why[0])
+		snprintf(t->why, sizeof(t->why), "%s", why);
+}
 
-	if (hdr_field(t, h, 100, 8, "mode", hoff, &mode) ||
-	    hdr_field(t, h, 108, 8, "uid", hoff, &uid) ||
-	    hdr_field(t, h, 116, 8, "gid", hoff, &gid) ||
-	    hdr_field(t, h, 124, 12, "size", hoff, size) ||
-	    hdr_field(t, h, 136, 12, "mtime", hoff, &mt))
-		return t->state;
-	if (fmt != F_V7 && (hdr_field(t, h, 329, 8, "devmajor", hoff, &dmaj) ||
-			    hdr_field(t, h, 337, 8, "devminor", hoff, &dmin)))
-		return t->state;
-	/* GNU atime/ctime are unused and pre-1.8 Go wrote garbage there. */
-	if (*size < 0 || uid < 0 || uid > UINT32_MAX || gid < 0 ||
-	    gid > UINT32_MAX || dmaj < 0 || dmaj > UINT32_MAX || dmin < 0 ||
-	    dmin > UINT32_MAX)
-		return fail(t, EBADMSG,
-			    "negative or out-of-range size, uid, gid or device "
-			    "number in header at offset %" PRIu64, hoff);
-	m->mode = (uint32_t)(mode & 07777);
-	m->uid = (uint32_t)pick_u(t, K_UID, t->x.uid, t->g.uid, (uint64_t)uid);
-	m->gid = (uint32_t)pick_u(t, K_GID, t->x.gid, t->g.gid, (uint64_t)gid);
-	m->mtime = (int64_t)pick_u(t, K_MTIME, (uint64_t)t->x.mtime,
-				   (uint64_t)t->g.mtime, (uint64_t)mt);
-	m->devmajor = (uint32_t)dmaj;
-	m->devminor = (uint32_t)dmin;
-	if (t->x.set & (1u << K_SIZE))
-		*size = (int64_t)t->x.size;
+/* The header's numbers, read as GNU tar reads them.  A size it cannot read
+ * fails the archive: GNU tar loses its place there too and hunts for a
+ * header.  A mode, uid, gid, mtime or device number it cannot read refuses
+ * the member: GNU tar extracts it with made-up values and fails at the end.
+ * A hard link's size field is not read at all, as in GNU tar; device
+ * numbers only for devices. */
+static int hdr_numbers(struct idx_tar *t, const unsigned char *h, int fmt, uint64_t hoff,
+		       struct idx_tar_member *m, uint64_t *size)
+{
+	static const struct {
+		size_t at, n;
+		const char *why;
+		int64_t min;
+		uint64_t max;
+	} f[] = {
+		{ 100, 8, "its mode field is not a number GNU tar reads", INT64_MIN, UINT64_MAX },
+		{ 108, 8, "its uid field is not a number GNU tar reads", 0, UINT32_MAX },
+		{ 116, 8, "its gid field is not a number GNU tar reads", 0, UINT32_MAX },
+		{ 136, 12, "its mtime field is not a number GNU tar reads", INT64_MIN, INT64_MAX },
+		{ 329, 8, "its devmajor field is not a number GNU tar reads", 0, UINT32_MAX },
+		{ 337, 8, "its devminor field is not a number GNU tar reads", 0, UINT32_MAX },
+	};
+	int64_t v[6] = { 0 }, sz = 0;
+	size_t i, nf = (h[156] == '3' || h[156] == '4') && fmt != F_V7 ? 6 : 4;
+
+	if (h[156] != '1' && idx_tar_num(h + 124, 12, 0, INT64_MAX, &sz))
+		return idx_tar_fail(t, EBADMSG,
+				    "bad size field in header at offset %" PRIu64
+				    " (GNU tar cannot read it either)", hoff);
+	for (i = 0; i < nf; i++)
+		if (idx_tar_num(h + f[i].at, f[i].n, f[i].min, f[i].max, &v[i]))
+			refuse(t, f[i].why);
+	m->mode = (uint32_t)(v[0] & 07777);
+	m->uid = (uint32_t)pick_u(t, K_UID, t->x.uid, t->g.uid, (uint64_t)v[1]);
+	m->gid = (uint32_t)pick_u(t, K_GID, t->x.gid, t->g.gid, (uint64_t)v[2]);
+	m->mtime = (int64_t)pick_u(t, K_MTIME, (uint64_t)t->x.mtime, (uint64_t)t->g.mtime,
+				   (uint64_t)v[3]);
+	m->devmajor = (uint32_t)v[4];
+	m->devminor = (uint32_t)v[5];
+	*size = pick_u(t, K_SIZE, t->x.size, t->g.size, (uint64_t)sz);
 	return 0;
+}
+
+/* GNU tar removes the leading '/' of member names and hard link targets and
+ * says so; sievefs too, once per archive. */
+static void strip_note(struct idx_tar *t, uint64_t hoff, const char *name, int link)
+{
+	if (t->said_abs)
+		return;
+	t->said_abs = 1;
+	idx_tar_warnf(t, "offset %" PRIu64 ": %.200s: leading '/' removed from %s, as GNU tar does "
+		      "(said once per archive)", hoff, name,
+		      link ? "hard link targets" : "member names");
 }
 
 static int names(struct idx_tar *t, const unsigned char *h, int fmt,
@@ -894,7 +575,7 @@ static int names(struct idx_tar *t, const unsigned char *h, int fmt,
 	size_t n;
 	int r;
 
-	p = pick_str(t, K_PATH, t->longname, t->x.path, t->g.path);
+	p = pick_str(t, K_PATH, t->x.path, t->g.path, t->longname);
 	if (t->xs.name)
 		p = t->xs.name;
 	if (!p) {
@@ -903,22 +584,30 @@ static int names(struct idx_tar *t, const unsigned char *h, int fmt,
 	} else {
 		n = strlen(p);
 	}
-	if (n == 0)
-		return fail(t, EBADMSG, "empty member name in header at offset %"
-			    PRIu64, hoff);
 	m->type = map_type((char)h[156], p, n);
-	m->absolute = p[0] == '/';
+	m->absolute = n && p[0] == '/';
+	if (m->absolute)
+		strip_note(t, hoff, p, 0);
+	if (n == 0 && m->type != IDX_TAR_DIR)
+		refuse(t, "empty member name (GNU tar reads it as '.', which is no file)");
 	r = norm_path(t, p, n);
 	if (r)
-		return fail(t, -r, "out of memory at offset %" PRIu64, hoff);
-	l = pick_str(t, K_LINK, t->longlink, t->x.link, t->g.link);
-	if (l)
-		r = set_buf(&t->link, &t->linkcap, l, strlen(l));
-	else
-		r = set_buf(&t->link, &t->linkcap, (const char *)h + 157,
-			    strnlen((const char *)h + 157, 100));
+		return idx_tar_fail(t, -r, "out of memory at offset %" PRIu64, hoff);
+	l = pick_str(t, K_LINK, t->x.link, t->g.link, t->longlink);
+	if (!l) {
+		n = strnlen((const char *)h + 157, 100);
+		memcpy(raw, h + 157, n);
+		raw[n] = 0;
+		l = raw;
+	}
+	if (m->type == IDX_TAR_HARDLINK && l[0] == '/') {
+		strip_note(t, hoff, l, 1);
+		while (*l == '/')
+			l++;
+	}
+	r = set_buf(&t->link, &t->linkcap, l, strlen(l));
 	if (r)
-		return fail(t, -r, "out of memory at offset %" PRIu64, hoff);
+		return idx_tar_fail(t, -r, "out of memory at offset %" PRIu64, hoff);
 	return 0;
 }
 
@@ -932,10 +621,8 @@ static int sparse(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 	int r;
 
 	if (h[156] == 'S') {
-		if (hdr_field(t, h, 483, 12, "sparse realsize", hoff, &real))
-			return t->state;
-		if (real < 0)
-			return fail(t, EBADMSG, "negative sparse realsize in "
+		if (idx_tar_num(h + 483, 12, 0, INT64_MAX, &real))
+			return idx_tar_fail(t, EBADMSG, "bad sparse realsize field in "
 				    "header at offset %" PRIu64, hoff);
 		*logical = (uint64_t)real;
 		/* the map in the header wins over any pax one */
@@ -944,7 +631,7 @@ static int sparse(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 		    (s->have_major && s->major > 1) ||
 		    (s->have_nblocks && s->nblocks != t->nsp) ||
 		    (s->major == 1 && s->minor != 0))
-			return fail(t, EBADMSG, "bad or unsupported GNU sparse "
+			return idx_tar_fail(t, EBADMSG, "bad or unsupported GNU sparse "
 				    "records for the member at offset %" PRIu64,
 				    hoff);
 		*logical = s->realsize;
@@ -966,26 +653,24 @@ static int member(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 {
 	struct idx_tar_member m;
 	int fmt = hdr_format(h);
-	uint64_t doff = hoff + BLK, size, logical;
-	int64_t ssize;
+	uint64_t doff = hoff + BLK, size = 0, logical;
 	int r, sp;
 
 	memset(&m, 0, sizeof(m));
-	r = hdr_numbers(t, h, fmt, hoff, &m, &ssize);
+	r = hdr_numbers(t, h, fmt, hoff, &m, &size);
 	if (!r)
 		r = names(t, h, fmt, hoff, &m);
 	if (r)
 		return r;
-	size = (uint64_t)ssize;
 	if (h[156] == 'S') {
 		r = gnu_sparse(t, h, hoff, &doff);
 		if (r)
 			return r;
 	}
 	if (hdr_only(m.type))
-		size = 0;	/* Go and POSIX: these carry no data */
+		size = 0;	/* GNU tar extracts these without their data */
 	if (size > t->asize || doff > t->asize - size)
-		return fail(t, EBADMSG,
+		return idx_tar_fail(t, EBADMSG,
 			    "member data of %" PRIu64 " bytes in header at offset "
 			    "%" PRIu64 " runs past the end of the archive (%" PRIu64
 			    " bytes)", size, hoff, t->asize);
@@ -996,8 +681,11 @@ static int member(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 		if (r)
 			return r;
 	}
+	if (t->note[0])
+		idx_tar_warnf(t, "offset %" PRIu64 ": %.200s: %s", first, t->path, t->note);
 	m.path = t->path;
 	m.linkname = t->link;
+	m.refuse = t->why[0] ? t->why : NULL;
 	m.hdr_offset = first;
 	m.data_offset = doff;
 	m.size = size;
@@ -1011,31 +699,37 @@ static int member(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 
 static void reset_local(struct idx_tar *t)
 {
-	pax_clear(&t->x);
-	sparse_clear(&t->xs);
+	idx_tar_pax_clear(&t->x);
+	idx_tar_sparse_clear(&t->xs);
 	free(t->longname);
 	free(t->longlink);
 	t->longname = t->longlink = NULL;
 	t->nsp = 0;
+	t->note[0] = t->why[0] = 0;
 }
 
-/* At a zero block: end of archive if followed by another or by EOF. */
-static int zero_block(struct idx_tar *t, uint64_t off)
+/* The archive ends at a zero block, as in GNU tar, whatever follows it;
+ * GNU tar warns when that is not a second zero block, and so does sievefs.
+ * Metadata headers before it (first, or ~0) describe no member. */
+static int end_at(struct idx_tar *t, uint64_t off, uint64_t first, int zero)
 {
 	const unsigned char *b;
+	uint64_t rest = zero ? t->asize - off - BLK : 0;
 	int r;
 
-	if (t->asize - off < BLK) {
-		t->state = 1;
-		return 0;
+	if (first != UINT64_MAX)
+		idx_tar_warnf(t, "offset %" PRIu64 ": extended or long-name header followed by no "
+			      "member; ignored, as GNU tar does", first);
+	if (zero && rest >= BLK) {
+		r = idx_tar_win(t, off + BLK, BLK, &b);
+		if (r)
+			return r;
+		if (is_zero(b))
+			rest = 0, zero = 0;
 	}
-	r = win_get(t, off, BLK, &b);
-	if (r)
-		return r;
-	if (!is_zero(b))
-		return fail(t, EBADMSG,
-			    "lone zero block followed by a header at offset %"
-			    PRIu64, off);
+	if (zero)
+		idx_tar_warnf(t, "lone zero block at offset %" PRIu64 ": the archive ends there, "
+			      "as GNU tar reads it (%" PRIu64 " bytes after it not read)", off, rest);
 	t->state = 1;
 	return 0;
 }
@@ -1055,31 +749,30 @@ int idx_tar_next(struct idx_tar *t, struct idx_tar_member *m)
 		int64_t ssize;
 		char type;
 
-		if (off == t->asize) {
-			t->state = 1;	/* EOF at a header boundary */
-			return 0;
-		}
+		if (off == t->asize)	/* EOF at a header boundary */
+			return end_at(t, off, first, 0);
 		if (off > t->asize || t->asize - off < BLK)
-			return fail(t, EBADMSG,
+			return idx_tar_fail(t, EBADMSG,
 				    "truncated header at offset %" PRIu64
 				    " (archive is %" PRIu64 " bytes)",
 				    off, t->asize);
-		r = win_get(t, off, BLK, &h);
+		r = idx_tar_win(t, off, BLK, &h);
 		if (r)
 			return r;
 		if (is_zero(h))
-			return zero_block(t, off + BLK);
+			return end_at(t, off, first, 1);
 		if (!checksum_ok(h))
-			return fail(t, EBADMSG,
+			return idx_tar_fail(t, EBADMSG,
 				    "bad header checksum at offset %" PRIu64, off);
 		type = (char)h[156];
-		if (type != 'x' && type != 'g' && type != 'L' && type != 'K')
+		if (type != 'x' && type != 'X' && type != 'g' && type != 'L' && type != 'K')
 			break;
-		if (hdr_field(t, h, 124, 12, "size", off, &ssize))
-			return t->state;
+		if (idx_tar_num(h + 124, 12, 0, INT64_MAX, &ssize))
+			return idx_tar_fail(t, EBADMSG, "bad size field in header at offset %"
+					    PRIu64 " (GNU tar cannot read it either)", off);
 		size = (uint64_t)ssize;
-		if (ssize < 0 || size > t->asize || off + BLK > t->asize - size)
-			return fail(t, EBADMSG,
+		if (size > t->asize || off + BLK > t->asize - size)
+			return idx_tar_fail(t, EBADMSG,
 				    "'%c' header at offset %" PRIu64 " has a size "
 				    "running past the end of the archive",
 				    type, off);
@@ -1098,6 +791,12 @@ int idx_tar_next(struct idx_tar *t, struct idx_tar_member *m)
 void idx_tar_set_peek(struct idx_tar *t, idx_tar_peek_fn peek)
 {
 	t->peek = peek;
+}
+
+void idx_tar_set_warn(struct idx_tar *t, idx_tar_warn_fn warn, void *ctx)
+{
+	t->warn = warn;
+	t->wctx = ctx;
 }
 
 int idx_tar_open(struct idx_tar **out, idx_tar_read_fn rd, void *ctx,
@@ -1133,7 +832,7 @@ void idx_tar_close(struct idx_tar *t)
 	if (!t)
 		return;
 	reset_local(t);
-	pax_clear(&t->g);
+	idx_tar_pax_clear(&t->g);
 	free(t->win);
 	free(t->meta);
 	free(t->path);

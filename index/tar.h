@@ -3,8 +3,11 @@
  * a memory buffer, a fuzzer input) and reports where each member's data lies,
  * without ever reading or buffering that data.  It understands v7, ustar,
  * star, GNU (long names 'L'/'K', old sparse 'S', dumpdirs) and pax (per-file
- * 'x', global 'g', GNU sparse 0.0/0.1/1.0), and rejects anything malformed
- * with an errno and a sentence naming the byte offset of the bad header.
+ * 'x' and Solaris 'X', global 'g', GNU sparse 0.0/0.1/1.0).  Each member is
+ * what GNU tar 1.34 extracts: where GNU tar reads around a defect, so does
+ * the parser (with a warning); where it refuses more, it marks the member
+ * refused with a reason, or fails with an errno and a sentence naming the
+ * byte offset of the bad header.
  * Depends on libc only, so it can be fuzzed in isolation. */
 #ifndef SIEVEFS_INDEX_TAR_H
 #define SIEVEFS_INDEX_TAR_H
@@ -28,8 +31,10 @@ struct idx_tar;
 #define IDX_TAR_FIFO	 '6'
 #define IDX_TAR_OTHER	 '?'	/* GNU 'D' dumpdir, 'V' label, 'M', vendor types */
 
-/* Bounds against hostile input.  A pax or GNU long-name header bigger than
- * IDX_TAR_MAX_META fails with -EFBIG; a sparse map with more segments than
+/* Bounds against hostile input.  A kept pax value (path, linkpath, size,
+ * uid, gid, mtime, GNU.sparse.*) or a GNU long name or link bigger than
+ * IDX_TAR_MAX_META fails with -EFBIG; other pax records are skipped unread,
+ * whatever their size.  A sparse map with more segments than
  * IDX_TAR_MAX_SPARSE fails with -EFBIG. */
 #define IDX_TAR_MAX_META   (1u << 20)
 #define IDX_TAR_MAX_SPARSE (1u << 18)
@@ -47,8 +52,14 @@ struct idx_tar_member {
 	 * trailing '/'; the archive root ("./") reads ".".  NUL-free and never
 	 * empty.  ".." components are kept: the caller must refuse them. */
 	const char *path;
-	const char *linkname;	/* target as stored, "" if none */
-	int absolute;		/* the stored name began with '/' */
+	const char *linkname;	/* target as stored, "" if none; a hard
+				 * link's without its leading '/' */
+	int absolute;		/* the stored name began with '/' (removed,
+				 * and said once per archive, as GNU tar does) */
+	/* NULL, or why the member must be refused although the archive goes
+	 * on: an empty name, a mode, uid, gid, mtime or device field GNU tar
+	 * cannot read.  The caller serves nothing of it and says why. */
+	const char *refuse;
 	char type;		/* one of IDX_TAR_* */
 	uint64_t hdr_offset;	/* first header block of this member, pax 'x'
 				 * and GNU 'L'/'K' blocks included ('g' not) */
@@ -82,8 +93,16 @@ typedef ssize_t (*idx_tar_peek_fn)(void *ctx, uint64_t off, size_t len,
 				   const unsigned char **p);
 void idx_tar_set_peek(struct idx_tar *t, idx_tar_peek_fn peek);
 
-/* Returns 1 and fills *m, 0 at a clean end of archive (two zero blocks, one
- * zero block then EOF, or EOF at a header boundary), or -errno: -EBADMSG for
+/* Optional: warn(ctx, msg) for what the parser reads around as GNU tar
+ * does, one sentence naming the offset and, where there is one, the member:
+ * a lone zero block (the archive ends there), a leading '/' removed (once
+ * per archive), pax values ignored, metadata headers dropped.  msg is
+ * borrowed for the call. */
+typedef void (*idx_tar_warn_fn)(void *ctx, const char *msg);
+void idx_tar_set_warn(struct idx_tar *t, idx_tar_warn_fn warn, void *ctx);
+
+/* Returns 1 and fills *m, 0 at the end of the archive (a zero block, as for
+ * GNU tar whatever follows it, or EOF at a header boundary), or -errno: -EBADMSG for
  * a malformed archive (including a truncated one), -EFBIG for oversized pax,
  * long-name or sparse-map headers, -EIO (or the callback's error) when a read
  * fails or the archive is shorter than archive_size, -ENOMEM.  After 0 or an

@@ -92,8 +92,11 @@ case $out in *"1 bad source(s) skipped"*) ok "--skip-bad commits the good ones" 
 mkdir -p odd && (cd odd && echo hi > ok.txt && mkfifo fifo && ln -s /etc/passwd abs && ln -s missing dangling)
 (cd odd && tar -cf ../odd.tar ok.txt fifo abs dangling && tar -P -rf ../odd.tar "$T/odd/ok.txt")
 out=$("$S" ingest st odd odd.tar -m odd 2>&1)
-case $out in *"fifo: FIFO member refused"*"absolute path; refused"*"escapes the dataset"*"dangles"*"4 member(s) refused"*) ok "FIFOs, absolute paths, escaping and dangling links refused and reported" ;; *) fail "refusals"; diag "$out" ;; esac
-check_eq "only the good member" "ok.txt" "$("$S" ls st odd)"
+case $out in *"fifo: FIFO member refused"*"escapes the dataset"*"dangles"*"3 member(s) refused"*) ok "FIFOs, escaping and dangling links refused and reported" ;; *) fail "refusals"; diag "$out" ;; esac
+# An absolute name loses its leading '/', as in GNU tar, said once.
+case $out in *"leading '/' removed from member names"*) ok "absolute name: leading '/' removed, said" ;; *) fail "absolute name"; diag "$out" ;; esac
+top=${T#/} top=${top%%/*}
+check_eq "the good members" "ok.txt $top/" "$("$S" ls st odd | tr '\n' ' ' | sed 's/ $//')"
 
 # A directory ingested in place.
 check "ingest a directory" "$S" ingest st dir src2 -m dir
