@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/util.h"
 
 int cm_parse_u64(const char *s, uint64_t *out)
@@ -299,23 +300,81 @@ char *cm_fmt_time(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n) (2 to 4), or 0: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (c == 0xed)
+		hi = 0x9f; /* U+D800..U+DFFF */
+	else if (c == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+void cm_json_buf(struct cm_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	cm_buf_putc(b, '"');
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		size_t k;
+
+		if (c == '"' || c == '\\') {
+			cm_buf_putc(b, '\\');
+			cm_buf_putc(b, c);
+		} else if (c == '\n') {
+			cm_buf_put(b, "\\n", 2);
+		} else if (c == '\t') {
+			cm_buf_put(b, "\\t", 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			cm_buf_printf(b, "\\u%04x", c);
+		} else if (c < 0x80) {
+			cm_buf_putc(b, c);
+		} else if ((k = utf8_len(p + i, n - i)) != 0) {
+			cm_buf_put(b, p + i, k);
+			i += k;
+			continue;
+		} else {
+			cm_buf_printf(b, "\\udc%02x", c);
+		}
+		i++;
+	}
+	cm_buf_putc(b, '"');
+}
+
 void cm_json_str(FILE *f, const char *s, size_t n)
 {
-	putc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			putc(c, f);
-	}
-	putc('"', f);
+	struct cm_buf b;
+
+	cm_buf_init(&b, 0);
+	cm_json_buf(&b, s, n);
+	if (!b.err)
+		fwrite(b.p, 1, b.len, f);
+	cm_buf_free(&b);
 }
 
 int cm_is_json_number(const char *s, size_t n)

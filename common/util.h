@@ -37,8 +37,16 @@ int cm_glob_match(const char *pattern, const char *path);
 /* Format a Unix time as "2026-11-27 06:29:24" (UTC) into buf. */
 char *cm_fmt_time(int64_t t, char *buf, size_t len);
 
-/* Write s as a JSON string literal (with quotes) into a stdio stream. */
+/* s as a JSON string literal (with quotes), always valid UTF-8 JSON: valid
+ * UTF-8 is kept as is; each byte that is not part of a valid sequence (a
+ * KOI8-R or CP866 name in an old tar) becomes the lone surrogate
+ * \udc80..\udcff, the "surrogateescape" form Python uses for file names,
+ * so json.loads() then os.fsencode() gives the original bytes back.
+ * Control characters are escaped.  Every JSON that sievefs writes goes
+ * through here. */
 void cm_json_str(FILE *f, const char *s, size_t n);
+struct cm_buf;
+void cm_json_buf(struct cm_buf *b, const char *s, size_t n);
 
 /* write(2) all of p, retrying short writes and EINTR; 0 or -errno. */
 int cm_write_all(int fd, const void *p, size_t n);

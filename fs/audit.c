@@ -241,24 +241,6 @@ void fs_audit_put(struct fs_audit *a, char *line)
 
 /* ---- audit lines ---------------------------------------------------------- */
 
-static void json_str(struct cm_buf *b, const char *s, size_t n)
-{
-	cm_buf_putc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\') {
-			cm_buf_putc(b, '\\');
-			cm_buf_putc(b, ch);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			cm_buf_printf(b, "\\u%04x", ch);
-		} else {
-			cm_buf_putc(b, ch);
-		}
-	}
-	cm_buf_putc(b, '"');
-}
-
 static void comm_of(pid_t pid, char *out, size_t len)
 {
 	char path[64];
@@ -332,7 +314,7 @@ void fs_pol_audit(struct fs_preq *q, struct idx_txn *t, const char *op, const st
 	}
 	cm_buf_printf(&b, "{\"time\": \"%s\", \"uid\": %u, \"user\": ", tbuf, (unsigned)q->c.uid);
 	if (pwp)
-		json_str(&b, user, strlen(user));
+		cm_json_buf(&b, user, strlen(user));
 	else
 		cm_buf_put(&b, "null", 4);
 	cm_buf_printf(&b, ", \"gids\": [%u", (unsigned)q->c.gid);
@@ -340,9 +322,9 @@ void fs_pol_audit(struct fs_preq *q, struct idx_txn *t, const char *op, const st
 		if (q->c.groups[i] != q->c.gid)
 			cm_buf_printf(&b, ", %u", (unsigned)q->c.groups[i]);
 	cm_buf_printf(&b, "], \"pid\": %d, \"comm\": ", ctx ? (int)ctx->pid : 0);
-	json_str(&b, comm, strlen(comm));
+	cm_json_buf(&b, comm, strlen(comm));
 	cm_buf_printf(&b, ", \"op\": \"%s\", \"dataset\": ", op);
-	json_str(&b, dsn->name, dsn->namelen);
+	cm_json_buf(&b, dsn->name, dsn->namelen);
 	cm_buf_printf(&b, ", \"version\": \"v%u\", \"path\": ", n->ver);
 	if (name) {
 		struct cm_buf p;
@@ -352,15 +334,15 @@ void fs_pol_audit(struct fs_preq *q, struct idx_txn *t, const char *op, const st
 		if (*rel)
 			cm_buf_putc(&p, '/');
 		cm_buf_put(&p, name, namelen);
-		json_str(&b, (const char *)p.p, p.len);
+		cm_json_buf(&b, (const char *)p.p, p.len);
 		cm_buf_free(&p);
 	} else {
-		json_str(&b, rel, strlen(rel));
+		cm_json_buf(&b, rel, strlen(rel));
 	}
 	cm_buf_printf(&b, ", \"decision\": \"%s\", \"reason\": \"%s\", \"rules\": [",
 		      pol_effect_name(d->effect), pol_reason_str(d->reason));
 	if (d->decider)
-		json_str(&b, d->decider, strlen(d->decider));
+		cm_json_buf(&b, d->decider, strlen(d->decider));
 	for (unsigned i = 0; i < d->nmatched && i < POL_MATCH_MAX; i++) {
 		const char *id = pol_rule_id(q->p, d->matched[i]);
 
@@ -368,7 +350,7 @@ void fs_pol_audit(struct fs_preq *q, struct idx_txn *t, const char *op, const st
 			continue;
 		if (b.len && b.p[b.len - 1] != '[')
 			cm_buf_put(&b, ", ", 2);
-		json_str(&b, id, strlen(id));
+		cm_json_buf(&b, id, strlen(id));
 	}
 	cm_buf_printf(&b, "], \"policy\": \"%016" PRIx64 "\"}", pol_revision(q->p));
 	cm_buf_putc(&b, '\0');

@@ -36,9 +36,11 @@ tests_unit_index_zst_LDADD = $(INDEX_LIBS) -lpthread
 INTEGRATION_TESTS = \
 	tests/integration/cli_basics.sh \
 	tests/integration/store_cli.sh \
+	tests/integration/json_utf8.sh \
 	tests/integration/ingest_stream.sh \
 	tests/integration/ingest_links.sh \
 	tests/integration/tar_go.sh \
+	tests/integration/tar_gnu.sh \
 	tests/integration/sparse.sh \
 	tests/integration/pack.sh \
 	tests/integration/pack_mount.sh \
