@@ -7,6 +7,7 @@ FS_TESTS = \
 	tests/integration/mount_erofs.sh \
 	tests/integration/mount_commit.sh \
 	tests/integration/mount_latest.sh \
+	tests/integration/mount_requests.sh \
 	tests/integration/mount_faults.sh \
 	tests/integration/mount_lifecycle.sh \
 	tests/integration/mount_xattr.sh \
