@@ -249,8 +249,10 @@ static int pax_sparse_rec(struct idx_tar *t, const char *k, const char *v,
 	} else if (!strcmp(k, "minor")) {
 		s->minor = u;
 	} else if (!strcmp(k, "size") || !strcmp(k, "realsize")) {
+		/* a real size makes the member sparse for GNU tar, which
+		 * then fails without a map: so does sievefs */
 		s->realsize = u;
-		s->have_real = 1;
+		s->have_real = s->seen = 1;
 	} else if (!strcmp(k, "numblocks")) {
 		if (u > IDX_TAR_MAX_SPARSE)
 			return -EFBIG;

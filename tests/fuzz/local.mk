@@ -42,3 +42,20 @@ TESTS += $(FUZZ_REPLAYS)
 endif
 dist_check_SCRIPTS += $(FUZZ_REPLAYS)
 EXTRA_DIST += tests/fuzz/corpus
+
+# The differential tar target (sievefs against libarchive) needs libarchive,
+# a test-only dependency: built and replayed only where configure found it.
+if HAVE_LIBARCHIVE
+tests_fuzz_fuzz_tar_diff_SOURCES = tests/fuzz/fuzz_tar_diff.c
+tests_fuzz_fuzz_tar_diff_CFLAGS = $(AM_CFLAGS) $(LIBARCHIVE_CFLAGS)
+tests_fuzz_fuzz_tar_diff_LDADD = $(INDEX_LIBS) $(LIBARCHIVE_LIBS) -lpthread
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_tar_diff
+tests_fuzz_fuzz_tar_diff_LDFLAGS = -fsanitize=fuzzer
+else
+check_PROGRAMS += tests/fuzz/fuzz_tar_diff
+tests_fuzz_fuzz_tar_diff_SOURCES += tests/fuzz/replay.c
+TESTS += tests/fuzz/replay_tar_diff.sh
+endif
+endif
+dist_check_SCRIPTS += tests/fuzz/replay_tar_diff.sh
