@@ -29,51 +29,50 @@ struct pax_attrs {
 
 /* GNU sparse records from the current 'x' header. */
 struct pax_sparse {
-	int seen;		/* any GNU.sparse.* map or version record */
+	int seen; /* any GNU.sparse.* map or version record */
 	int have_major, have_real, have_nblocks;
 	uint64_t major, minor, realsize, nblocks;
-	int want_len;		/* 0.0: an offset record awaits its numbytes */
+	int want_len; /* 0.0: an offset record awaits its numbytes */
 	char *name;
 };
 
 struct idx_tar {
 	idx_tar_read_fn rd;
-	idx_tar_peek_fn peek;	/* NULL unless set */
+	idx_tar_peek_fn peek; /* NULL unless set */
 	void *ctx;
-	idx_tar_warn_fn warn;	/* NULL unless set */
+	idx_tar_warn_fn warn; /* NULL unless set */
 	void *wctx;
 	uint64_t asize;
-	uint64_t off;		/* next header */
-	int state;		/* 0 running, 1 ended, <0 failed with -errno */
-	int said_abs;		/* leading '/' removal reported (once) */
+	uint64_t off; /* next header */
+	int state;    /* 0 running, 1 ended, <0 failed with -errno */
+	int said_abs; /* leading '/' removal reported (once) */
 
 	unsigned char *win;
 	uint64_t woff;
 	size_t wlen;
-	size_t wsize;		/* bytes to read at a miss, MINWIN..WIN */
-	unsigned whits;		/* reads the current window served */
+	size_t wsize;	/* bytes to read at a miss, MINWIN..WIN */
+	unsigned whits; /* reads the current window served */
 
 	struct pax_attrs g, x;
 	struct pax_sparse xs;
-	char *longname, *longlink;	/* from GNU 'L'/'K', NULL if none */
-	unsigned char *meta;	/* a kept pax value or a long name */
+	char *longname, *longlink; /* from GNU 'L'/'K', NULL if none */
+	unsigned char *meta;	   /* a kept pax value or a long name */
 	size_t metacap;
-	uint64_t meta_hoff;	/* first metadata header of the member, or ~0 */
+	uint64_t meta_hoff; /* first metadata header of the member, or ~0 */
 
 	char *path, *link;
 	size_t pathcap, linkcap;
 	struct idx_tar_sparse *sp;
 	size_t nsp, spcap;
 
-	char note[300];		/* pax values of the member ignored, for warn */
-	char why[160];		/* why the member is refused, for refuse */
+	char note[300]; /* pax values of the member ignored, for warn */
+	char why[160];	/* why the member is refused, for refuse */
 	char err[200];
 };
 
 int idx_tar_fail(struct idx_tar *t, int e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void idx_tar_warnf(struct idx_tar *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void idx_tar_warnf(struct idx_tar *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int idx_tar_win(struct idx_tar *t, uint64_t off, size_t len, const unsigned char **p);
 int idx_tar_read_at(struct idx_tar *t, uint64_t off, void *dst, size_t len);
 

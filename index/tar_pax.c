@@ -224,8 +224,7 @@ static int sparse_map01(struct idx_tar *t, const char *v, size_t n)
 	return (cnt & 1) ? -EBADMSG : 0;
 }
 
-static int pax_sparse_rec(struct idx_tar *t, const char *k, const char *v,
-			  size_t vn)
+static int pax_sparse_rec(struct idx_tar *t, const char *k, const char *v, size_t vn)
 {
 	struct pax_sparse *s = &t->xs;
 	uint64_t u;
@@ -297,13 +296,13 @@ static void note(struct idx_tar *t, int global, uint64_t hoff, const char *k, co
 	int w = (int)(vn > 40 ? 40 : vn);
 
 	if (global) {
-		idx_tar_warnf(t, "global extended header at offset %" PRIu64 ": %s=%.*s%s %s",
-			      hoff, k, w, v, vn > 40 ? "..." : "", what);
+		idx_tar_warnf(t, "global extended header at offset %" PRIu64 ": %s=%.*s%s %s", hoff,
+			      k, w, v, vn > 40 ? "..." : "", what);
 		return;
 	}
 	if (used + 1 < sizeof(t->note))
-		snprintf(t->note + used, sizeof(t->note) - used, "%s%s=%.*s%s %s",
-			 used ? "; " : "", k, w, v, vn > 40 ? "..." : "", what);
+		snprintf(t->note + used, sizeof(t->note) - used, "%s%s=%.*s%s %s", used ? "; " : "",
+			 k, w, v, vn > 40 ? "..." : "", what);
 }
 
 static int pax_key(const char *k)
@@ -317,8 +316,8 @@ static int pax_key(const char *k)
 }
 
 /* Apply one record to a (local or global) attribute set. */
-static int pax_rec(struct idx_tar *t, struct pax_attrs *a, int global, uint64_t hoff,
-		   const char *k, const char *v, size_t vn)
+static int pax_rec(struct idx_tar *t, struct pax_attrs *a, int global, uint64_t hoff, const char *k,
+		   const char *v, size_t vn)
 {
 	static const char bad[] = "is not a value GNU tar reads; ignored";
 	int i = pax_key(k), r;
@@ -352,7 +351,8 @@ static int pax_rec(struct idx_tar *t, struct pax_attrs *a, int global, uint64_t 
 			return 0;
 		}
 		if (r)
-			note(t, global, hoff, k, v, vn, "read as its leading number, as GNU tar does");
+			note(t, global, hoff, k, v, vn,
+			     "read as its leading number, as GNU tar does");
 		a->mtime = tm;
 		a->set |= 1u << i;
 		return 0;
@@ -387,7 +387,8 @@ static int scan_key(struct idx_tar *t, uint64_t off, uint64_t n, uint64_t hoff)
 	}
 	return idx_tar_fail(t, EBADMSG,
 			    "pax record with a missing or NUL-bearing key in the extended header "
-			    "at offset %" PRIu64, hoff);
+			    "at offset %" PRIu64,
+			    hoff);
 }
 
 /* Read a kept record's value (vn bytes at off) into t->meta. */
@@ -430,13 +431,15 @@ static int64_t pax_one(struct idx_tar *t, struct pax_attrs *a, int global, uint6
 	if (!sp || idx_tar_dec(head, dl, size - pos, &len) || len < dl + 4)
 		return idx_tar_fail(t, EBADMSG,
 				    "bad pax record length at byte %" PRIu64 " of the extended "
-				    "header at offset %" PRIu64, pos, hoff);
+				    "header at offset %" PRIu64,
+				    pos, hoff);
 	if ((r = idx_tar_win(t, at + len - 1, 1, &p)) != 0)
 		return r;
 	if (*p != '\n')
 		return idx_tar_fail(t, EBADMSG,
 				    "pax record at byte %" PRIu64 " of the extended header at "
-				    "offset %" PRIu64 " does not end in a newline", pos, hoff);
+				    "offset %" PRIu64 " does not end in a newline",
+				    pos, hoff);
 	body = len - dl - 2; /* key=value */
 	look = body < k - dl - 1 ? (size_t)body : k - dl - 1;
 	eq = memchr(sp + 1, '=', look);
@@ -445,7 +448,8 @@ static int64_t pax_one(struct idx_tar *t, struct pax_attrs *a, int global, uint6
 	if (!eq || eq == sp + 1 || memchr(sp + 1, 0, (size_t)(eq - sp - 1)))
 		return idx_tar_fail(t, EBADMSG,
 				    "pax record with a missing, empty or NUL-bearing key in the "
-				    "extended header at offset %" PRIu64, hoff);
+				    "extended header at offset %" PRIu64,
+				    hoff);
 	memcpy(key, sp + 1, (size_t)(eq - sp - 1));
 	key[eq - sp - 1] = 0;
 	if (!kept_key(key))
@@ -453,16 +457,20 @@ static int64_t pax_one(struct idx_tar *t, struct pax_attrs *a, int global, uint6
 	vn = body - (uint64_t)(eq - sp);
 	if ((r = pax_value(t, at + (uint64_t)(eq - head) + 1, vn, key, hoff)) != 0)
 		return r;
-	if ((!strcmp(key, "path") || !strcmp(key, "linkpath") ||
-	     !strcmp(key, "GNU.sparse.name")) && memchr(t->meta, 0, (size_t)vn))
+	if ((!strcmp(key, "path") || !strcmp(key, "linkpath") || !strcmp(key, "GNU.sparse.name")) &&
+	    memchr(t->meta, 0, (size_t)vn))
 		return idx_tar_fail(t, EBADMSG,
 				    "pax record \"%s\" contains a NUL byte in the extended header "
-				    "at offset %" PRIu64, key, hoff);
+				    "at offset %" PRIu64,
+				    key, hoff);
 	r = pax_rec(t, a, global, hoff, key, (const char *)t->meta, (size_t)vn);
 	if (r)
-		return idx_tar_fail(t, -r, "%s pax record \"%s\" in the extended header at offset %" PRIu64,
-				    r == -EFBIG ? "oversized" : r == -ENOMEM ? "out of memory for" : "bad",
-				    key, hoff);
+		return idx_tar_fail(
+			t, -r, "%s pax record \"%s\" in the extended header at offset %" PRIu64,
+			r == -EFBIG    ? "oversized"
+			: r == -ENOMEM ? "out of memory for"
+				       : "bad",
+			key, hoff);
 	return (int64_t)len;
 }
 

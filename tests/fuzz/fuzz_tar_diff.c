@@ -23,15 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct ent {
 	char *path, *link;
-	char kind;		/* f file, d dir, l symlink, h hard link, o other */
-	uint64_t size;		/* logical */
-	int64_t off;		/* first data byte in the input, -1 unknown */
+	char kind;     /* f file, d dir, l symlink, h hard link, o other */
+	uint64_t size; /* logical */
+	int64_t off;   /* first data byte in the input, -1 unknown */
 };
 
 struct list {
 	struct ent v[MAXE];
 	size_t n;
-	int ok;			/* parsed to a clean end, at most MAXE members */
+	int ok; /* parsed to a clean end, at most MAXE members */
 };
 
 struct mem {
@@ -99,11 +99,16 @@ static void list_free(struct list *l)
 static char kind_of(char type)
 {
 	switch (type) {
-	case IDX_TAR_REG: return 'f';
-	case IDX_TAR_DIR: return 'd';
-	case IDX_TAR_SYMLINK: return 'l';
-	case IDX_TAR_HARDLINK: return 'h';
-	default: return 'o';
+	case IDX_TAR_REG:
+		return 'f';
+	case IDX_TAR_DIR:
+		return 'd';
+	case IDX_TAR_SYMLINK:
+		return 'l';
+	case IDX_TAR_HARDLINK:
+		return 'h';
+	default:
+		return 'o';
 	}
 }
 
@@ -160,10 +165,18 @@ static void la_entry(struct archive *a, struct archive_entry *ae, struct ent *e,
 		return;
 	}
 	switch (archive_entry_filetype(ae)) {
-	case AE_IFREG: e->kind = 'f'; break;
-	case AE_IFDIR: e->kind = 'd'; break;
-	case AE_IFLNK: e->kind = 'l'; break;
-	default: e->kind = 'o'; break;
+	case AE_IFREG:
+		e->kind = 'f';
+		break;
+	case AE_IFDIR:
+		e->kind = 'd';
+		break;
+	case AE_IFLNK:
+		e->kind = 'l';
+		break;
+	default:
+		e->kind = 'o';
+		break;
 	}
 	e->link = dup0(e->kind == 'l' ? archive_entry_symlink(ae) : "");
 	e->size = e->kind == 'f' ? (uint64_t)archive_entry_size(ae) : 0;
@@ -269,7 +282,7 @@ static int is_header(const uint8_t *h)
  * pax records above; an empty name; a GNU long name of zero length. */
 static int gnu_only(const uint8_t *data, size_t size)
 {
-	size_t sized = SIZE_MAX;	/* where a header follows a pax size record */
+	size_t sized = SIZE_MAX; /* where a header follows a pax size record */
 
 	for (size_t o = 0; o + 512 <= size; o += 512) {
 		const uint8_t *h = data + o;
@@ -279,14 +292,14 @@ static int gnu_only(const uint8_t *data, size_t size)
 
 		if (!is_header(h))
 			continue;
-		if (!plain_num(h + 124, 12) || !plain_num(h + 148, 8) || ty == 'g' ||
-		    !ty || !strchr("01234567xXLKS", ty) || nl == 0 ||
+		if (!plain_num(h + 124, 12) || !plain_num(h + 148, 8) || ty == 'g' || !ty ||
+		    !strchr("01234567xXLKS", ty) || nl == 0 ||
 		    ((ty == '0' || ty == '7') && h[nl - 1] == '/'))
 			return 1;
 		if (idx_tar_num(h + 124, 12, 0, INT64_MAX, &v) || (ty == '1' && (v || sized == o)))
 			return 1;
 		if (!memcmp(h + 257, "ustar  ", 8) && ty != 'S' && h[483])
-			return 1;	/* libarchive takes GNU's realsize for any type */
+			return 1; /* libarchive takes GNU's realsize for any type */
 		if ((uint64_t)v > size - o - 512)
 			continue;
 		if ((ty == 'x' || ty == 'X') && odd_pax(h + 512, (size_t)v))
@@ -301,10 +314,11 @@ static int gnu_only(const uint8_t *data, size_t size)
 
 static void differ(const char *what, size_t i, const struct ent *a, const struct ent *b)
 {
-	fprintf(stderr, "member %zu: %s: sievefs %s (%c, %llu, @%lld, -> %s), libarchive %s (%c, "
-		"%llu, @%lld, -> %s)\n", i, what, a->path, a->kind, (unsigned long long)a->size,
-		(long long)a->off, a->link, b->path, b->kind, (unsigned long long)b->size,
-		(long long)b->off, b->link);
+	fprintf(stderr,
+		"member %zu: %s: sievefs %s (%c, %llu, @%lld, -> %s), libarchive %s (%c, "
+		"%llu, @%lld, -> %s)\n",
+		i, what, a->path, a->kind, (unsigned long long)a->size, (long long)a->off, a->link,
+		b->path, b->kind, (unsigned long long)b->size, (long long)b->off, b->link);
 	__builtin_trap();
 }
 
