@@ -163,12 +163,14 @@ static int checksum_ok(const unsigned char *h)
 	return want == (int64_t)us || want == ss;
 }
 
-enum { F_V7, F_USTAR, F_GNU, F_STAR };
+enum { F_V7, F_USTAR, F_GNU };
 
+/* As GNU tar tells them: "ustar" and a NUL make ustar whatever the version
+ * bytes (star included), "ustar  " and a NUL the old GNU format. */
 static int hdr_format(const unsigned char *h)
 {
-	if (!memcmp(h + 257, "ustar\0" "00", 8))
-		return memcmp(h + 508, "tar\0", 4) ? F_USTAR : F_STAR;
+	if (!memcmp(h + 257, "ustar\0", 6))
+		return F_USTAR;
 	if (!memcmp(h + 257, "ustar  \0", 8))
 		return F_GNU;
 	return F_V7;
@@ -459,16 +461,15 @@ static char map_type(char c, const char *name, size_t n)
 	}
 }
 
-/* The header-block name: prefix "/" name for ustar and star.  buf holds
- * 257 bytes; returns the length. */
+/* The header-block name: prefix "/" name for ustar (and star, whose
+ * shorter prefix GNU tar reads as ustar's too).  buf holds 257 bytes;
+ * returns the length. */
 static size_t hdr_name(const unsigned char *h, int fmt, char *buf)
 {
 	size_t pl = 0, nl = strnlen((const char *)h, 100), o = 0;
 
 	if (fmt == F_USTAR)
 		pl = strnlen((const char *)h + 345, 155);
-	else if (fmt == F_STAR)
-		pl = strnlen((const char *)h + 345, 131);
 	if (pl) {
 		memcpy(buf, h + 345, pl);
 		buf[pl] = '/';

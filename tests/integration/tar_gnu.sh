@@ -26,7 +26,7 @@ out, big = sys.argv[1], int(sys.argv[2])
 
 def hdr(name=b"f", size=b"", mode=b"0000644", uid=b"0000000", gid=b"0000000",
         mtime=b"00000000000", typ=b"0", link=b"", magic=b"ustar\x0000", dmaj=b"",
-        dmin=b""):
+        dmin=b"", prefix=b""):
     h = bytearray(512)
     h[0:len(name)] = name
     for off, n, v in ((100, 8, mode), (108, 8, uid), (116, 8, gid), (124, 12, size),
@@ -35,6 +35,7 @@ def hdr(name=b"f", size=b"", mode=b"0000644", uid=b"0000000", gid=b"0000000",
     h[156:157] = typ
     h[157:157 + len(link)] = link
     h[257:265] = magic
+    h[345:345 + len(prefix)] = prefix
     h[148:156] = b" " * 8
     h[148:156] = b"%06o\0 " % sum(h)
     return bytes(h)
@@ -115,6 +116,10 @@ A["hardlink_size"] = (mem(b"t.txt", b"tt") + hdr(name=b"hl", size=b"xyz", typ=b"
                       mem(b"z.txt", b"zz") + END)
 A["hardlink_pax_size"] = (mem(b"t.txt", b"tt") + pax([(b"size", b"1024")]) +
                           hdr(name=b"hl", size=octal(0), typ=b"1", link=b"t.txt") + inner + END)
+# "ustar" and a NUL: GNU tar reads the prefix whatever the version bytes.
+A["ustar_version"] = (hdr(name=b"f", size=octal(2), magic=b"ustar\0\0\0", prefix=b"pre") + pad(b"pf") +
+                      hdr(name=b"g", size=octal(2), magic=b"ustar\0xx", prefix=b"pre") + pad(b"pg") +
+                      hdr(name=b"h", size=octal(2), magic=b"ustar \0\0", prefix=b"pre") + pad(b"ph") + END)
 for k, v in A.items():
     with open(os.path.join(out, k + ".tar"), "wb") as f:
         f.write(v)
@@ -197,6 +202,7 @@ declare -A cases=(
 	[slash_type_7]="||ok"
 	[hardlink_size]="||ok"
 	[hardlink_pax_size]="||ok"
+	[ustar_version]="||ok"
 )
 n=0
 for name in $(printf '%s\n' "${!cases[@]}" | sort); do
