@@ -278,7 +278,8 @@ static int is_header(const uint8_t *h)
  * read data after it, GNU tar never does); a GNU header's realsize field
  * outside a sparse member (libarchive takes it as the size); a regular
  * member named with a trailing '/' (a directory without data for GNU tar);
- * a ustar magic with a version other than "00" (GNU tar reads the prefix);
+ * a magic of "ustar" and anything but a NUL or "  " and a NUL (v7 for GNU
+ * tar, which then reads no prefix);
  * types other than the POSIX and GNU ones sievefs serves or refuses alike;
  * pax records above; an empty name; a GNU long name of zero length. */
 static int gnu_only(const uint8_t *data, size_t size)
@@ -301,8 +302,9 @@ static int gnu_only(const uint8_t *data, size_t size)
 			return 1;
 		if (!memcmp(h + 257, "ustar  ", 8) && ty != 'S' && h[483])
 			return 1; /* libarchive takes GNU's realsize for any type */
-		if (!memcmp(h + 257, "ustar", 6) && memcmp(h + 263, "00", 2))
-			return 1; /* GNU tar reads the prefix whatever the version */
+		if (!memcmp(h + 257, "ustar", 5) && memcmp(h + 257, "ustar", 6) &&
+		    memcmp(h + 257, "ustar  ", 8))
+			return 1; /* v7 for GNU tar, ustar for libarchive */
 		if ((uint64_t)v > size - o - 512)
 			continue;
 		if ((ty == 'x' || ty == 'X') && odd_pax(h + 512, (size_t)v))
