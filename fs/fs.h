@@ -14,6 +14,10 @@
 
 #define FS_THREADS_DEFAULT 4
 #define FS_THREADS_MAX 64
+/* Nodes the daemon keeps before it asks the kernel to forget cold entries
+ * (-o max_nodes; about 128 bytes each, see sievefs(1)). */
+#define FS_MAX_NODES_DEFAULT 200000
+#define FS_MAX_NODES_MIN 1000
 
 struct fs_config {
 	const char *store;      /* borrowed, as given on the command line */
@@ -25,6 +29,7 @@ struct fs_config {
 	int have_zcache;        /* -o zstd_cache=SIZE given */
 	uint64_t zcache;        /* bytes of decoded zstd chunks to keep */
 	double attr_timeout;    /* -o attr_timeout=S for root and dataset dirs, <= 1 */
+	uint64_t max_nodes;     /* -o max_nodes=N, 0 = no budget */
 	int have_uid, have_gid; /* -o uid=N / gid=N, else the mounting user */
 	uid_t uid;
 	gid_t gid;

@@ -93,7 +93,10 @@ struct fs_node {
 	uint32_t hash;        /* of the key (kind, ds, ver, pdir, name) */
 	uint32_t ds;
 	uint32_t ver;         /* as in struct fs_tmpl */
-	uint32_t mode;        /* FILE: permission bits */
+	uint16_t mode;        /* FILE: permission bits (and S_IFMT) */
+	uint8_t hot;          /* used since the trimmer's last lap; relaxed
+			       * atomics, any thread (trim.c) */
+	uint8_t spare;
 	uint8_t kind;
 	uint8_t flags;        /* FS_NF_* */
 	uint8_t namelen;
@@ -159,6 +162,7 @@ struct fs {
 	pthread_mutex_t lock; /* the node table */
 	struct fs_node **tab;
 	size_t tabsize, count;
+	size_t peak; /* most nodes at once (trim.c reports it) */
 
 	pthread_mutex_t cur_lock; /* readdir cursors */
 
@@ -169,6 +173,8 @@ struct fs {
 
 	struct fs_pol *pol; /* the access policy in force (policy.c) */
 
+	size_t max_nodes;     /* node budget, 0 = none; fixed at mount */
+	struct fs_trim *trim; /* its keeper (trim.c); NULL until started */
 
 	/* The published top level (top.c): datasets, heads and tags. */
 	pthread_rwlock_t top_lock;
@@ -257,6 +263,21 @@ int fs_node_dirrel(struct idx_txn *t, const struct fs_node *n, char *buf, size_t
 const struct fs_node *fs_node_dataset(const struct fs_node *n);
 #define FS_REL_MAX (CM_PATH_MAX + IDX_NAME_MAX + 2)
 #define FS_PATH_MAX (FS_REL_MAX + 2 * IDX_NAME_MAX + 16)
+
+/* trim.c: the node budget.  Over max_nodes, a thread asks the kernel to
+ * drop the dentries of cold nodes, and the FORGETs that follow shrink the
+ * table; it also keeps the index's mapped pages out of the resident set.
+ * fs_trim_start once the session exists, fs_trim_stop before it goes
+ * (accepts a trimmer never started). */
+int fs_trim_start(struct fs *fs);
+void fs_trim_stop(struct fs *fs);
+/* node.c: the table grew past the mark where trimming starts, 7/8 of the
+ * budget (so that a fast walk rarely gets past the budget itself). */
+void fs_trim_kick(struct fs *fs);
+static inline size_t fs_trim_mark(size_t max_nodes)
+{
+	return max_nodes - max_nodes / 8;
+}
 
 /* worker.c: the calling thread's read txn (renewed) and buffer. */
 int fs_txn_enter(struct fs *fs, struct idx_txn **t);
@@ -386,11 +407,13 @@ void fs_audit_reopen(struct fs_audit *a); /* logrotate: reopen by name */
 /* Queue one line (without newline); takes ownership of line (malloc'd). */
 void fs_audit_put(struct fs_audit *a, char *line);
 
-/* Every node the kernel holds, for a broad invalidation (malloc'd). */
+/* Every node the kernel holds, for a broad invalidation (malloc'd, one
+ * entry per node: a policy change with a million cached nodes costs 24 MiB
+ * for a moment, not the 280 a copy of each name cost). */
 struct fs_nref {
 	fuse_ino_t ino, parent;
+	const char *name; /* borrowed from the node, pinned until release */
 	int kind;
-	char name[IDX_NAME_MAX + 1];
 };
 struct fs_nref *fs_node_all(struct fs *fs, size_t *count);
 /* Unpin what fs_node_all returned (each node holds one more reference until

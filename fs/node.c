@@ -3,7 +3,9 @@
  * same path always has the same nodeid.  A node lives as long as the
  * kernel's lookup count says (the nlookup/forget protocol) or a node below
  * it does, since nodes keep no path, only a name and their parent: paths
- * for log lines and the policy are rebuilt here on demand. */
+ * for log lines and the policy are rebuilt here on demand.  The kernel
+ * keeps what it looked up for as long as it likes, so past the node budget
+ * trim.c asks it to forget cold entries; this file marks what requests use. */
 #include "config.h"
 
 #include <assert.h>
@@ -254,9 +256,28 @@ void fs_tab_free(struct fs *fs)
 	pthread_mutex_destroy(&fs->cur_lock);
 }
 
+/* The trimmer's CLOCK (trim.c): a node named by a request is in use. */
+static void mark_hot(struct fs_node *n)
+{
+	if (!__atomic_load_n(&n->hot, __ATOMIC_RELAXED))
+		__atomic_store_n(&n->hot, 1, __ATOMIC_RELAXED);
+}
+
 struct fs_node *fs_node_of(struct fs *fs, fuse_ino_t ino)
 {
-	return ino == FUSE_ROOT_ID ? fs->root : (struct fs_node *)(uintptr_t)ino;
+	struct fs_node *n = ino == FUSE_ROOT_ID ? fs->root : (struct fs_node *)(uintptr_t)ino;
+
+	mark_hot(n);
+	return n;
+}
+
+/* A node just looked up, and the directories above it: a directory whose
+ * entries are being looked up is not to be dropped with its subtree.  n is
+ * referenced, so its chain of ups is alive. */
+static void mark_chain_hot(struct fs_node *n)
+{
+	for (; n; n = n->up)
+		mark_hot(n);
 }
 
 /* Called with fs->lock held.  Failure to grow only costs longer chains. */
@@ -387,12 +408,14 @@ struct fs_node *fs_node_get(struct fs *fs, const struct fs_tmpl *tmpl, struct fs
 {
 	uint32_t h = key_hash(tmpl->kind, tmpl->ds, tmpl->ver, tmpl->pdir, name, namelen);
 	struct fs_node *n, *fresh;
+	int over;
 
 	pthread_mutex_lock(&fs->lock);
 	n = tab_find(fs, tmpl, h, name, namelen);
 	if (n) {
 		n->nlookup++;
 		pthread_mutex_unlock(&fs->lock);
+		mark_chain_hot(n);
 		return n;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -407,15 +430,21 @@ struct fs_node *fs_node_get(struct fs *fs, const struct fs_tmpl *tmpl, struct fs
 		n->nlookup++;
 		pthread_mutex_unlock(&fs->lock);
 		node_free(fresh);
+		mark_chain_hot(n);
 		return n;
 	}
 	if (fs->count >= fs->tabsize)
 		tab_grow(fs);
 	fresh->next = fs->tab[h & (fs->tabsize - 1)];
 	fs->tab[h & (fs->tabsize - 1)] = fresh;
-	fs->count++;
+	if (++fs->count > fs->peak)
+		fs->peak = fs->count;
+	over = fs->max_nodes && fs->count > fs_trim_mark(fs->max_nodes);
 	up->nref++;
 	pthread_mutex_unlock(&fs->lock);
+	mark_chain_hot(fresh);
+	if (over)
+		fs_trim_kick(fs);
 	return fresh;
 }
 
@@ -508,34 +537,28 @@ void fs_node_all_release(struct fs *fs, struct fs_nref *v, size_t count)
 
 struct fs_nref *fs_node_all(struct fs *fs, size_t *count)
 {
-	struct fs_nref *v = NULL, *nv;
-	size_t n = 0, cap = 0;
+	struct fs_nref *v;
+	size_t n = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	for (size_t i = 0; i < fs->tabsize; i++) {
+	/* Sized once: the table cannot grow while the lock is held. */
+	v = malloc((fs->count ? fs->count : 1) * sizeof(*v));
+	for (size_t i = 0; v && i < fs->tabsize; i++) {
 		for (struct fs_node *p = fs->tab[i]; p; p = p->next) {
 			if (!p->nlookup)
 				continue; /* not the kernel's */
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				nv = realloc(v, cap * sizeof(*v));
-				if (!nv)
-					goto out;
-				v = nv;
-			}
 			/* Pinned until fs_node_all_release: while the caller
 			 * notifies without the lock, a FORGET must not free
 			 * the node and let its address name another.  Its
-			 * parent lives as long as it does. */
+			 * parent lives as long as it does, and its name. */
 			p->nlookup++;
 			v[n].kind = p->kind;
 			v[n].ino = (fuse_ino_t)(uintptr_t)p;
 			v[n].parent = fs_nodeid(fs, p->up);
-			memcpy(v[n].name, p->name, p->namelen + 1);
+			v[n].name = p->name;
 			n++;
 		}
 	}
-out:
 	pthread_mutex_unlock(&fs->lock);
 	*count = n;
 	return v;

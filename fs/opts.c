@@ -30,6 +30,7 @@ void fs_config_init(struct fs_config *c)
 	memset(c, 0, sizeof(*c));
 	c->threads = FS_THREADS_DEFAULT;
 	c->attr_timeout = 1.0;
+	c->max_nodes = FS_MAX_NODES_DEFAULT;
 	cm_buf_init(&c->fuse_opts, 1 << 16);
 }
 
@@ -110,6 +111,14 @@ static int one(struct fs_config *c, char *opt, char *err, size_t errlen)
 	if (!strcmp(opt, "max_open_shards")) {
 		rc = num(opt, val, 1, 1u << 20, &v, err, errlen);
 		c->max_open_shards = (unsigned)v;
+		return rc;
+	}
+	if (!strcmp(opt, "max_nodes")) {
+		rc = num(opt, val, 0, (uint64_t)1 << 40, &v, err, errlen);
+		if (rc == 0 && v && v < FS_MAX_NODES_MIN)
+			return fail(err, errlen, "-o max_nodes=%s: expected 0 (no budget) or at "
+						 "least %u", val, FS_MAX_NODES_MIN);
+		c->max_nodes = v;
 		return rc;
 	}
 	if (!strcmp(opt, "zstd_cache")) {

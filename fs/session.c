@@ -169,6 +169,7 @@ static int poller_start(struct fs *fs)
 
 static void poller_stop(struct fs *fs)
 {
+	fs_trim_stop(fs);
 	if (!fs->poller_started)
 		return;
 	pthread_mutex_lock(&fs->plock);
@@ -337,6 +338,7 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	fs->uid = c->have_uid ? c->uid : getuid();
 	fs->gid = c->have_gid ? c->gid : getgid();
 	fs->dyn_timeout = c->attr_timeout;
+	fs->max_nodes = (size_t)c->max_nodes;
 	fs->mnt = mnt;
 	fs->root = calloc(1, sizeof(*fs->root) + 1);
 	rc = fs->root ? fs_tab_init(fs) : -ENOMEM;
@@ -393,6 +395,11 @@ int fs_serve(struct fs *fs, const struct fs_config *c, const char *store, const 
 	rc = poller_start(fs);
 	if (rc < 0) {
 		cm_err("cannot start the commit watcher: %s", strerror(-rc));
+		goto out_worker;
+	}
+	rc = fs_trim_start(fs);
+	if (rc < 0) {
+		cm_err("cannot start the node trimmer: %s", strerror(-rc));
 		goto out_worker;
 	}
 	if (ready_fd >= 0) {

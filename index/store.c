@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -235,6 +237,57 @@ uint64_t idx_store_generation(struct idx_store *s)
 	if (mdb_env_info(s->env, &info) != 0)
 		return 0;
 	return (uint64_t)info.me_last_txnid;
+}
+
+/* LMDB does not say where it mapped the file (me_mapaddr is only set with
+ * MDB_FIXEDMAP): find the mapping of its inode in /proc/self/maps. */
+static int map_find(struct idx_store *s, uintptr_t *lo, uintptr_t *hi)
+{
+	char line[1024];
+	struct stat st;
+	FILE *f;
+	int fd, rc = -ENOENT;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return -EIO;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -errno;
+	while (rc == -ENOENT && fgets(line, sizeof(line), f)) {
+		unsigned long a, b, ino;
+		unsigned maj, min;
+
+		if (sscanf(line, "%lx-%lx %*s %*x %x:%x %lu", &a, &b, &maj, &min, &ino) == 5 &&
+		    ino == (unsigned long)st.st_ino && strstr(line, "/index.mdb\n")) {
+			*lo = a;
+			*hi = b;
+			rc = 0;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+int idx_store_unmap_pages(struct idx_store *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	uintptr_t lo, hi;
+	size_t len;
+	int rc;
+
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+		return -EIO;
+	rc = map_find(s, &lo, &hi);
+	if (rc < 0)
+		return rc;
+	/* Only the part in use: the rest of the map was never touched. */
+	len = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+	if (len > hi - lo)
+		len = hi - lo;
+	if (madvise((void *)lo, len, MADV_DONTNEED) != 0)
+		return -errno;
+	return 0;
 }
 
 /* ---- transactions ---- */

@@ -51,6 +51,11 @@ uint64_t idx_store_index_size(struct idx_store *s);
 /* Monotonic counter bumped by every commit; cheap (no txn).  The daemon polls
  * it to notice new versions. */
 uint64_t idx_store_generation(struct idx_store *s);
+/* Take the index's mapped pages out of this process's resident set.  They
+ * stay in the page cache, so the next access maps them again without I/O
+ * (a minor fault per page); any thread, at any time, also during reads.
+ * Returns 0 or -errno. */
+int idx_store_unmap_pages(struct idx_store *s);
 
 /* ---- transactions ------------------------------------------------------ */
 

@@ -12,6 +12,7 @@ FS_TESTS = \
 	tests/integration/mount_lifecycle.sh \
 	tests/integration/mount_xattr.sh \
 	tests/integration/mount_bigdir.sh \
+	tests/integration/mount_budget.sh \
 	tests/integration/mount_fstab.sh \
 	tests/integration/mount_concurrency.sh \
 	tests/integration/policy_mount.sh \
