@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/log.h"
@@ -151,11 +152,23 @@ static void *lthread_main(void *arg)
 }
 
 /* The main thread waits here with signals open; a signal handler of
- * libfuse's sets the session's exit flag and interrupts sem_wait. */
+ * libfuse's sets the session's exit flag and interrupts sem_wait.  A signal
+ * that came before the wait began interrupts nothing: the flag is also
+ * looked at twice a second. */
 static void wait_end(struct loop *l)
 {
-	while (sem_wait(&l->done) != 0) {
-		if (errno == EINTR && fuse_session_exited(l->se)) {
+	struct timespec ts;
+
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (sem_timedwait(&l->done, &ts) == 0)
+			return;
+		if (fuse_session_exited(l->se)) {
 			end_loop(l, 0);
 			return;
 		}
