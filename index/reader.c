@@ -10,17 +10,33 @@
  * range read and one decode per chunk touched, through a bounded LRU of
  * decoded chunks (zcache.c); dictionaries are loaded once per reader.
  * Sparse tar members (IDX_CODEC_SPARSE) read their holes as zeros and their
- * data segments from the stored range, through the map in `sparse`. */
+ * data segments from the stored range, through the map in `sparse`.
+ *
+ * The reader does read-ahead on its shards itself (section "read-ahead").
+ * The kernel's own sees one file of hundreds of MB read by several threads:
+ * a member read at random costs a window from its offset on (256 KiB here)
+ * that overlaps the next miss's, and a large member read in 1 MiB requests
+ * that the workers finish out of order is not always seen as sequential.
+ * So each open shard keeps a few streams (where recent reads ended): a read
+ * that continues one gets the stream's next bytes requested ahead of it
+ * (POSIX_FADV_WILLNEED, a window doubling up to RA_MAX); a random read that
+ * misses the page cache fetches the aligned 1 MiB block around it, each
+ * block once, for as long as such blocks go on being read (a random-order
+ * epoch), and exactly its own bytes (POSIX_FADV_RANDOM) once they are not
+ * (a sparse subset).  None of it changes the bytes served. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "index/backend.h"
@@ -32,6 +48,27 @@
 #define ZCACHE_DEFAULT ((size_t)64 << 20)
 #define MAX_DICTS 64
 
+/* Read-ahead (see the top of the file).  A read continues a stream if it
+ * starts at most RA_GAP past the stream's end (tar headers and padding, a
+ * member skipped) and ends at most RA_BACK before it (workers finish
+ * requests out of order). */
+#define RA_STREAMS 4
+#define RA_GAP ((uint64_t)64 << 10)
+#define RA_BACK ((uint64_t)2 << 20)
+#define RA_MIN ((uint64_t)1 << 20)
+#define RA_MAX ((uint64_t)16 << 20)
+#define RA_AROUND ((uint64_t)1 << 20) /* random reads: the aligned block around */
+#define RA_LOTSAMISS 64               /* misses less hits: stop fetching blocks */
+#define RA_PROBE 16                   /* ... but for one miss in this many */
+
+struct ra_stream {
+	uint64_t next;  /* end of the furthest read */
+	uint64_t ahead; /* requested from the kernel up to here */
+	uint64_t win;   /* how far ahead of next to keep requesting */
+	unsigned hits;  /* reads that continued it */
+	uint64_t lru;
+};
+
 struct shard_slot {
 	uint64_t id;          /* 0 = free */
 	struct idx_bfile *f;
@@ -41,13 +78,18 @@ struct shard_slot {
 	int64_t mtime_ns;
 	uint64_t lru;
 	uint64_t dict_id;     /* zstd dictionary of the shard, 0 = none */
+	/* read-ahead state, protected by the reader's lock */
+	struct ra_stream ra[RA_STREAMS];
+	unsigned ra_miss;         /* random reads: misses less hits (floor 0) */
+	unsigned ra_probe;        /* random misses while exact */
+	int ra_exact;             /* random reads fetch what they ask for only */
 	char path[PATH_MAX];
 };
 
 struct idx_reader {
 	struct idx_store *s;
 	const struct idx_backend *b;
-	pthread_mutex_t lock;    /* protects slots[], tick */
+	pthread_mutex_t lock;    /* protects slots[] (with their read-ahead state), tick */
 	struct shard_slot *slots;
 	unsigned nslots;
 	uint64_t tick;
@@ -274,6 +316,180 @@ static void slot_release(struct idx_reader *r, struct shard_slot *sl)
 	slot_put(r, sl);
 }
 
+/* ---- read-ahead ---- */
+
+/* What the kernel holds of [p, p + n) of fd: 1 all of it, 0 not all, -1
+ * unknown.  cachestat(2) (Linux 6.5) has no libc wrapper yet; where it is
+ * missing the reader leaves random reads to the kernel's read-ahead. */
+#ifdef __linux__
+#ifndef __NR_cachestat
+#define __NR_cachestat 451 /* the same number on every architecture */
+#endif
+struct ra_cs_range {
+	uint64_t off, len;
+};
+struct ra_cs {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+#endif
+
+static int cachestat_ok = 1; /* cleared once the kernel says ENOSYS */
+
+static int ra_cached(int fd, uint64_t p, uint64_t n)
+{
+#ifdef __linux__
+	struct ra_cs_range rg = { p & ~(uint64_t)4095, 0 };
+	struct ra_cs cs;
+	long e;
+
+	if (!__atomic_load_n(&cachestat_ok, __ATOMIC_RELAXED))
+		return -1;
+	rg.len = ((p + n + 4095) & ~(uint64_t)4095) - rg.off;
+	e = syscall(__NR_cachestat, (unsigned)fd, &rg, &cs, 0u);
+	if (e < 0) {
+		if (errno == ENOSYS || errno == EPERM)
+			__atomic_store_n(&cachestat_ok, 0, __ATOMIC_RELAXED);
+		return -1;
+	}
+	return cs.nr_cache >= rg.len / 4096;
+#else
+	(void)fd, (void)p, (void)n;
+	return -1;
+#endif
+}
+
+struct ra_act {
+	int advice;        /* POSIX_FADV_RANDOM or _NORMAL to set, -1 none */
+	uint64_t off, len; /* POSIX_FADV_WILLNEED */
+	int after;         /* ... after the read (a stream) or before it */
+};
+
+/* The stream that read [p, p + n) continues, or NULL. */
+static struct ra_stream *ra_find(struct shard_slot *sl, uint64_t p, uint64_t n)
+{
+	for (unsigned i = 0; i < RA_STREAMS; i++) {
+		struct ra_stream *s = &sl->ra[i];
+		if (s->next && p <= s->next + RA_GAP && p + n + RA_BACK >= s->next)
+			return s;
+	}
+	return NULL;
+}
+
+/* A read continuing stream s: ask for the stream's next bytes. */
+static void ra_stream(struct shard_slot *sl, struct ra_stream *s, struct ra_act *a)
+{
+	uint64_t want = s->next + s->win < sl->size ? s->next + s->win : sl->size;
+
+	if (s->ahead < s->next)
+		s->ahead = s->next;
+	/* Ask again once half the window is consumed, not on every read. */
+	if (want > s->ahead && s->ahead - s->next <= s->win / 2) {
+		a->off = s->ahead;
+		a->len = want - s->ahead;
+		a->after = 1;
+		s->ahead = want;
+		if (s->win < RA_MAX)
+			s->win *= 2;
+	}
+}
+
+/* Account a read of [p, p + n) of the shard; 1 if it continues a stream
+ * (a was filled), 0 if it is a random read.  Called with r->lock held. */
+static int ra_note(struct idx_reader *r, struct shard_slot *sl, uint64_t p, uint64_t n,
+		   struct ra_act *a)
+{
+	struct ra_stream *s = ra_find(sl, p, n);
+
+	if (!s) {
+		s = &sl->ra[0];
+		for (unsigned i = 1; i < RA_STREAMS; i++)
+			if (sl->ra[i].lru < s->lru)
+				s = &sl->ra[i];
+		*s = (struct ra_stream){ .next = p + n, .ahead = p + n, .win = RA_MIN };
+		s->lru = ++r->tick;
+		return 0;
+	}
+	s->lru = ++r->tick;
+	if (p + n > s->next)
+		s->next = p + n;
+	/* Three reads in a row: a stream, not a coincidence. */
+	if (++s->hits < 2)
+		return 0;
+	ra_stream(sl, s, a);
+	return 1;
+}
+
+/* A random read: fetch the aligned RA_AROUND block(s) around it while its
+ * neighbours get read too (an epoch over the shard in random order: each
+ * block is then fetched once, in one I/O, instead of once per member), and
+ * exactly the bytes asked for once they do not: the count of misses less
+ * hits, as the kernel keeps for mapped files, passes RA_LOTSAMISS.  Then
+ * every RA_PROBE-th miss still fetches its block, so that a reader who turns
+ * dense again is noticed.  Called with r->lock held. */
+static void ra_random(struct shard_slot *sl, uint64_t p, uint64_t n, int cached,
+		      struct ra_act *a)
+{
+	uint64_t lo, hi;
+
+	if (cached) {
+		if (sl->ra_miss)
+			sl->ra_miss--;
+	} else if (sl->ra_miss < 2 * RA_LOTSAMISS) {
+		sl->ra_miss++;
+	}
+	if (!sl->ra_exact && sl->ra_miss >= RA_LOTSAMISS) {
+		sl->ra_exact = 1;
+		a->advice = POSIX_FADV_RANDOM;
+	} else if (sl->ra_exact && sl->ra_miss < RA_LOTSAMISS / 2) {
+		sl->ra_exact = 0;
+		a->advice = POSIX_FADV_NORMAL;
+	}
+	if (cached || (sl->ra_exact && ++sl->ra_probe % RA_PROBE))
+		return;
+	lo = p & ~(RA_AROUND - 1);
+	hi = (p + n + RA_AROUND - 1) & ~(RA_AROUND - 1);
+	a->off = lo;
+	a->len = (hi < sl->size ? hi : sl->size) - lo;
+	a->after = 0;
+}
+
+static void ra_begin(struct idx_reader *r, struct shard_slot *sl, uint64_t p, uint64_t n,
+		     struct ra_act *a)
+{
+	int fd = r->b->fd(sl->f), seq, cached;
+
+	a->advice = -1;
+	a->len = 0;
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	seq = ra_note(r, sl, p, n, a);
+	pthread_mutex_unlock(&r->lock);
+	if (seq)
+		return;
+	cached = ra_cached(fd, p, n);
+	if (cached < 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	ra_random(sl, p, n, cached, a);
+	pthread_mutex_unlock(&r->lock);
+	/* Advice is only advice: a failure changes no byte served. */
+	if (a->advice >= 0)
+		(void)posix_fadvise(fd, 0, 0, a->advice);
+	if (a->len && !a->after)
+		(void)posix_fadvise(fd, (off_t)a->off, (off_t)a->len, POSIX_FADV_WILLNEED);
+}
+
+/* A stream's window after the read, so that the read's own I/O does not
+ * queue behind it. */
+static void ra_end(struct idx_reader *r, struct shard_slot *sl, const struct ra_act *a)
+{
+	int fd = r->b->fd(sl->f);
+
+	if (fd >= 0 && a->len && a->after)
+		(void)posix_fadvise(fd, (off_t)a->off, (off_t)a->len, POSIX_FADV_WILLNEED);
+}
+
 /* ---- packed members ---- */
 
 /* The shard's dictionary, loaded once per reader. */
@@ -373,6 +589,7 @@ static int frame_load(struct idx_reader *r, struct shard_slot *sl,
 		      const struct idx_zdict *d, uint64_t coff, uint64_t clen, void *out,
 		      size_t dlen, const char *what)
 {
+	struct ra_act ra;
 	char why[160];
 	void *src;
 	int e;
@@ -386,7 +603,9 @@ static int frame_load(struct idx_reader *r, struct shard_slot *sl,
 	src = scratch(0, (size_t)clen);
 	if (!src || !out)
 		return -ENOMEM;
+	ra_begin(r, sl, coff, clen, &ra);
 	e = idx_bfile_read_full(r->b, sl->f, src, clen, coff);
+	ra_end(r, sl, &ra);
 	if (e < 0) {
 		cm_err("%s: shard %s: offset %" PRIu64 ": reading %" PRIu64 " bytes: %s", what,
 		       sl->path, coff, clen, strerror(-e));
@@ -487,8 +706,10 @@ static ssize_t zst_pread(struct idx_reader *r, struct idx_txn *t, struct shard_s
 static int raw_read(struct idx_reader *r, struct shard_slot *sl, const struct idx_entry *e,
 		    void *buf, size_t n, uint64_t pos, const char *what)
 {
+	struct ra_act ra;
 	size_t got = 0;
 
+	ra_begin(r, sl, e->offset + pos, n, &ra);
 	while (got < n) {
 		ssize_t k = r->b->pread(sl->f, (char *)buf + got, n - got, e->offset + pos + got);
 		if (k < 0) {
@@ -503,6 +724,7 @@ static int raw_read(struct idx_reader *r, struct shard_slot *sl, const struct id
 		}
 		got += (size_t)k;
 	}
+	ra_end(r, sl, &ra);
 	return 0;
 }
 

@@ -15,6 +15,7 @@ FS_TESTS = \
 	tests/integration/mount_budget.sh \
 	tests/integration/mount_fstab.sh \
 	tests/integration/mount_concurrency.sh \
+	tests/integration/mount_readahead.sh \
 	tests/integration/policy_mount.sh \
 	tests/integration/view_mount.sh \
 	tests/integration/faults.sh \

@@ -3,7 +3,7 @@
 # the peer filesystems, in one run, as ratios.  See tests/bench/README.md.
 #
 #   tests/bench/run.sh [--quick] [--sievefs PATH] [--out DIR] [--linux] [--keep]
-#                      [--timeout SECONDS]
+#                      [--timeout SECONDS] [--only CASES]
 #
 # Installs nothing (tests/bench/deps.sh does); peers that are missing are
 # reported and skipped.  Needs /dev/fuse; needs root for the cold-cache passes
@@ -28,10 +28,12 @@ usage: tests/bench/run.sh [OPTIONS]
   --keep           keep the generated data (several GB) after the run
   --timeout S      cap on one measurement, in seconds (default 30, quick 10);
                    slower peers are reported as partial or timed out
+  --only CASES     run only these cases, comma-separated: ingest (1),
+                   small (2, 4, 5), big (3), shards (6, 7); default all
 EOF
 }
 
-QUICK=0 LINUX=0 KEEP=0 OUT= TMO=
+QUICK=0 LINUX=0 KEEP=0 OUT= TMO= ONLY=ingest,small,shards,big
 SIEVEFS_BIN=${SIEVEFS:-./sievefs}
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -44,12 +46,18 @@ while [ $# -gt 0 ]; do
 	--out=*) OUT=${1#*=} ;;
 	--timeout) TMO=${2:?--timeout needs seconds}; shift ;;
 	--timeout=*) TMO=${1#*=} ;;
+	--only) ONLY=${2:?--only needs a list of cases}; shift ;;
+	--only=*) ONLY=${1#*=} ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
 	esac
 	shift
 done
 
+for c in ${ONLY//,/ }; do
+	case $c in ingest | small | shards | big) ;; *) echo "run.sh: unknown case '$c' in --only" >&2; exit 2 ;; esac
+done
+want() { [[ ,$ONLY, == *,$1,* ]]; } # CASE: is it to be run?
 HERE=$(cd "$(dirname "$0")" && pwd)
 LINUX_XZ=/usr/src/linux-source-6.1.tar.xz
 WDS_SAMPLES=100000   # ingest case (a): 100,000 samples = 200,000 tar entries
@@ -584,12 +592,16 @@ big_case() {
 START=$(date +%s) LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 say "run.sh: sievefs $SIEVEFS_BIN, work dir $WORK$([ "$QUICK" = 1 ] && echo ", quick")"
 
-say "== preparing ingest tar: $WDS_SAMPLES samples"
-"$GENTAR" wds "$D/wds.tar" "$WDS_SAMPLES" || die "gentar wds failed"
-ingest_case wds "$D/wds.tar"
-rm -f "$D/wds.tar"
 LINUX_DONE=0
-if [ -f "$LINUX_XZ" ] && { [ "$QUICK" = 0 ] || [ "$LINUX" = 1 ]; }; then
+if want ingest; then
+	say "== preparing ingest tar: $WDS_SAMPLES samples"
+	"$GENTAR" wds "$D/wds.tar" "$WDS_SAMPLES" || die "gentar wds failed"
+	ingest_case wds "$D/wds.tar"
+	rm -f "$D/wds.tar"
+fi
+if ! want ingest; then
+	:
+elif [ -f "$LINUX_XZ" ] && { [ "$QUICK" = 0 ] || [ "$LINUX" = 1 ]; }; then
 	say "== decompressing $LINUX_XZ"
 	if xz -dc "$LINUX_XZ" >"$D/linux.tar"; then
 		ingest_case linux "$D/linux.tar"
@@ -600,9 +612,9 @@ elif [ "$LINUX" = 1 ] || [ "$QUICK" = 0 ]; then
 	say "run.sh: $LINUX_XZ not found: Linux source ingest skipped (tests/bench/deps.sh --linux)"
 fi
 
-small_case
-shards_case
-big_case
+want small && small_case
+want shards && shards_case
+want big && big_case
 END=$(date +%s)
 
 # --- report -----------------------------------------------------------------
@@ -693,7 +705,9 @@ report() {
 			name=
 		done
 	done
-	if [ "$LINUX_DONE" = 0 ] && [ -f "$LINUX_XZ" ]; then
+	if ! want ingest; then
+		echo "| not run (\`--only $ONLY\`) | | | | | | |"
+	elif [ "$LINUX_DONE" = 0 ] && [ -f "$LINUX_XZ" ]; then
 		echo "| linux-source-6.1 | not run (skipped by --quick; add --linux) | | | | | |"
 	elif [ "$LINUX_DONE" = 0 ]; then
 		echo "| linux-source-6.1 | not run ($LINUX_XZ absent; \`deps.sh --linux\`) | | | | | |"
@@ -703,8 +717,16 @@ report() {
 		echo
 		echo "\`sievefs ingest\` of the $c tar: ${R[ingest|$c|refused]:-0} member(s) refused, ${R[ingest|$c|warnings]} line(s) of warnings (ingest-$c.log in the work dir)."
 	done
+	want small && report_small
+	want big && report_big
+	want small && report_stat
+	want shards && report_shards
+	return 0
+}
+
+report_small() {
+	local n=${R[small|files]} b=${R[small|bytes]} t m
 	echo
-	n=${R[small|files]} b=${R[small|bytes]}
 	echo "### 2. Small-file reads: $n files of 1–16 KiB ($(calc "sprintf(\"%.0f\", $b / 1e6)") MB) in one tar, files/s"
 	echo
 	echo "\`find -type f -print0 | xargs -0 cat\`, and \`readfiles -j 2\` (2 processes"
@@ -740,6 +762,10 @@ report() {
 		echo "read, which come first in the tar (the real rate over all files is lower for"
 		echo "peers whose per-file cost grows with the file's position)."
 	fi
+}
+
+report_big() {
+	local t
 	echo
 	echo "### 3. Large sequential read: one $(calc "sprintf(\"%.0f\", $BIG_BYTES / 1048576)") MiB file in a tar, \`dd bs=1M\`, MB/s"
 	echo
@@ -752,6 +778,10 @@ report() {
 		fi
 		echo "| $(label "$t") | $(fmt_rate "${R[big|$t|cold]:-}" "${R[big|native|cold]:-}" "$BIG_BYTES / 1e6") | $(fmt_rate "${R[big|$t|warm]:-}" "${R[big|native|warm]:-}" "$BIG_BYTES / 1e6") |"
 	done
+}
+
+report_stat() {
+	local t n=${R[small|files]}
 	echo
 	echo "### 4. stat-heavy, second pass over the $n-file tree (seconds; ratio = speed vs native)"
 	echo
@@ -761,7 +791,6 @@ report() {
 		[ "${R[small|$t|mount]:-}" = fail ] && continue
 		echo "| $(label "$t") | $(fmt_time "${R[stat|$t|find]:-}" "${R[stat|native|find]:-}") | $(fmt_time "${R[stat|$t|ls]:-}" "${R[stat|native|ls]:-}") |"
 	done
-	report_shards
 }
 
 num() { [[ $1 =~ ^[0-9.]+$ ]]; }
