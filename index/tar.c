@@ -591,6 +591,8 @@ static int names(struct idx_tar *t, const unsigned char *h, int fmt,
 		strip_note(t, hoff, p, 0);
 	if (n == 0 && m->type != IDX_TAR_DIR)
 		refuse(t, "empty member name (GNU tar reads it as '.', which is no file)");
+	if (m->type != IDX_TAR_DIR && n && p[n - 1] == '.' && (n == 1 || p[n - 2] == '/'))
+		refuse(t, "its name ends in a '.' component, which GNU tar cannot extract as a file");
 	r = norm_path(t, p, n);
 	if (r)
 		return idx_tar_fail(t, -r, "out of memory at offset %" PRIu64, hoff);

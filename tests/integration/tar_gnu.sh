@@ -82,6 +82,7 @@ A["solaris_x"] = (pax([(b"path", b"fromX.txt"), (b"mtime", b"100")], typ=b"X") +
 A["x_twice"] = (pax([(b"path", b"A.txt"), (b"mtime", b"100")]) + pax([(b"path", b"B.txt")]) +
                 mem(b"f.txt", b"hello", **MT) + END)
 A["empty_name"] = mem(b"", b"EMPTY") + mem(b"z.txt", b"zz") + END
+A["dot_last"] = mem(b"foo/.", b"DOT") + mem(b"bar/./.", b"DOT") + mem(b".", b"DOT") + mem(b"z.txt", b"zz") + END
 A["pax_empty_path"] = pax([(b"path", b"")]) + mem(b"f.txt", b"hello") + mem(b"z.txt", b"zz") + END
 A["pax_bad_values"] = (pax([(b"mtime", b"1748089464.951928467a")]) + mem(b"m.txt", b"m", **MT) +
                        pax([(b"mtime", b"x17480")]) + mem(b"x.txt", b"x", **MT) +
@@ -182,6 +183,7 @@ declare -A cases=(
 	[solaris_x]="||ok"
 	[x_twice]="|B.txt: an extended header replaced by the next one|ok"
 	[empty_name]="|empty member name|ok"
+	[dot_last]="|foo: its name ends in a '.' component|ok"
 	[pax_empty_path]="|empty member name|ok"
 	[pax_bad_values]="|m.txt: mtime=1748089464.951928467a read as its leading number|ok"
 	[pax_huge_unknown]="||ok"
