@@ -6,7 +6,7 @@ usage: loaders.py gen DIR N SHARDS
            N PGM images of 4-100 KiB (deterministic random pixels) in SHARDS
            tar shards DIR/shard-K.tar, members shard-K/NNNNNN.pgm
        loaders.py run LOADER ROOT [--list FILE] [--workers N] [--warm K]
-                  [--cold] [--fast] [--collate list] [--stats-pid PID --stats-log FILE]
+                  [--cold] [--fast] [--collate list] [--stats-root MNT]
            LOADER: imagefolder (torchvision ImageFolder + DataLoader, batch 64,
            shuffled with a fixed seed, PILToTensor), read (open(p, 'rb').read()
            of every file in --list, relative to ROOT), tar (every member of
@@ -14,6 +14,8 @@ usage: loaders.py gen DIR N SHARDS
            --fast reads through the sievefs module (contrib/python):
            sievefs.ImageFolder, sievefs.read_bytes.  --cold: sync and drop the
            page, dentry and inode caches (root) before the first epoch.
+           --stats-root: the requests the sievefs daemon served during the
+           first and the last warm epoch, by opcode (user.sievefs.requests of MNT).
            Prints {"items", "bytes", "scan", "first", "warm": [...], "stats"}.
 """
 import json
@@ -101,40 +103,30 @@ def tar_epoch(root, paths):
 
 
 class Stats:
-    """The hook for the daemon's request counters (sievefs mount -o stats):
-    SIGUSR1 to the daemon makes it log its counters; the counters logged
-    after an epoch minus those logged before it, by opcode.  Lines are
-    parsed loosely: every NAME=COUNT or NAME: COUNT pair of upper-case
-    names counts."""
+    """The daemon's request counters: the mount root's extended attribute
+    user.sievefs.requests, a JSON object of the requests served by FUSE
+    opcode, read before and after an epoch.  What reading it costs (one or
+    two GETXATTR) is measured by reading it twice and taken off."""
 
-    def __init__(self, pid, log):
-        self.pid, self.log = pid, log
+    KEY = "user.sievefs.requests"
+
+    def __init__(self, root):
+        self.root = root
 
     def snap(self):
-        import re
-        import signal
-
-        if not self.pid:
+        if not self.root:
             return None
         try:
-            off = os.path.getsize(self.log)
-            os.kill(self.pid, signal.SIGUSR1)
-        except OSError:
+            return json.loads(os.getxattr(self.root, self.KEY))
+        except (OSError, ValueError):
             return None
-        time.sleep(0.5)
-        with open(self.log, "rb") as f:
-            f.seek(off)
-            text = f.read().decode("utf-8", "replace")
-        out = {}
-        for name, val in re.findall(r"\b([A-Z][A-Z0-9_]+)\s*[=:]\s*(\d+)\b", text):
-            out[name] = int(val)
-        return out
 
     @staticmethod
-    def diff(a, b):
+    def diff(a, b, cost=None):
         if a is None or b is None:
             return None
-        return {k: b[k] - a.get(k, 0) for k in b if b[k] - a.get(k, 0)}
+        d = {k: b[k] - a.get(k, 0) - (cost or {}).get(k, 0) for k in b}
+        return {k: v for k, v in d.items() if v > 0}
 
 
 def run(args):
@@ -149,8 +141,7 @@ def run(args):
     ap.add_argument("--cold", action="store_true")
     ap.add_argument("--fast", action="store_true")
     ap.add_argument("--collate", default="default")
-    ap.add_argument("--stats-pid", type=int)
-    ap.add_argument("--stats-log")
+    ap.add_argument("--stats-root", help="a sievefs mount's root: count the daemon's requests")
     a = ap.parse_args(args)
 
     if a.loader == "imagefolder":
@@ -167,7 +158,7 @@ def run(args):
     if a.list:
         with open(a.list) as f:
             paths = [line.rstrip("\n") for line in f if line.strip()]
-    stats = Stats(a.stats_pid, a.stats_log)
+    stats = Stats(a.stats_root)
     if a.cold:
         drop_caches()
         time.sleep(0.3)
@@ -185,13 +176,16 @@ def run(args):
     times = []
     res = {}
     for i in range(1 + a.warm):
-        last = i == a.warm and a.warm > 0
-        before = stats.snap() if last else None
+        counted = i == 0 or i == a.warm  # the cold epoch and the last warm one
+        if counted:
+            before = stats.snap()
+            cost = Stats.diff(before, stats.snap())
+            before = stats.snap()
         t0 = time.perf_counter()
         n, nbytes = epoch()
         times.append(time.perf_counter() - t0)
-        if last:
-            res["stats"] = Stats.diff(before, stats.snap())
+        if counted:
+            res["stats_first" if i == 0 else "stats"] = Stats.diff(before, stats.snap(), cost)
     res.update(items=n, bytes=nbytes, scan=round(scan, 4), first=round(times[0], 4),
                warm=[round(t, 4) for t in times[1:]])
     print(json.dumps(res))
