@@ -31,6 +31,12 @@ Two ways to get a file's class (--labels):
           relabel changes the attribute in the new version, while the bytes
           of the .cls member stay those that were ingested.
 
+Images are read through the sievefs Python module (contrib/python, installed
+by `make install`; --loader sievefs, the default where it is found): one
+open and no ioctl per file, decoded from memory.  --loader pil reads them
+as torchvision's default loader does (open(), then PIL opens raw images a
+second time by name); both give the same pixels.
+
 Both directories are read-only and immutable (a version never changes), so
 a run is reproducible: the same TRAIN_DIR and --seed give the same model.
 
@@ -54,18 +60,36 @@ from PIL import Image
 from torch import nn
 from torchvision import datasets, transforms
 
+try:
+    import sievefs
+except ImportError:  # not installed: the copy in this source tree, if any
+    sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    try:
+        import sievefs
+    except ImportError:
+        sievefs = None
+
 XATTR_LABEL = "user.sievefs.attr.label"
 
 
-def load_grey(path):
+def pil_grey(path):
     # ImageFolder's default loader converts to RGB; these digits are grey.
     with open(path, "rb") as f:
         return Image.open(f).convert("L")
 
 
+def sievefs_grey(path):
+    # The one-line change: sievefs.open_image(path) for Image.open(path).
+    return sievefs.open_image(path).convert("L")
+
+
+load_grey = pil_grey
+
+
 def folder_samples(root):
     """(path, class name) for every image under root/<class>/..., via ImageFolder."""
-    ds = datasets.ImageFolder(root, loader=load_grey)
+    cls = sievefs.ImageFolder if load_grey is sievefs_grey else datasets.ImageFolder
+    ds = cls(root, loader=load_grey)
     return [(path, ds.classes[i]) for path, i in ds.samples]
 
 
@@ -131,6 +155,10 @@ def main():
                     help="where TRAIN_DIR's classes come from (default folder)")
     ap.add_argument("--eval-labels", choices=["folder", "xattr"],
                     help="where the --eval classes come from (default: as --labels)")
+    ap.add_argument("--loader", choices=["sievefs", "pil"],
+                    default="sievefs" if sievefs else "pil",
+                    help="read images through the sievefs module (default where it is"
+                         " found) or as torchvision's default loader does")
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3,
@@ -142,6 +170,11 @@ def main():
     ap.add_argument("--json", action="store_true",
                     help="print one JSON line with the results at the end")
     args = ap.parse_args()
+    global load_grey
+    if args.loader == "sievefs":
+        if sievefs is None:
+            sys.exit("--loader sievefs: the sievefs module is not installed (make install)")
+        load_grey = sievefs_grey
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -187,12 +220,12 @@ def main():
     acc = (pred == vy).float().mean().item() * 100
 
     result = {"train_dir": args.train_dir, "train_samples": len(y), "classes": len(names),
-              "eval_dir": args.eval, "eval_samples": len(vy), "accuracy": round(acc, 2),
+              "eval_dir": args.eval, "eval_samples": len(vy), "accuracy": round(acc, 2), "loader": args.loader,
               "load_seconds": round(load_s, 2), "train_seconds": round(train_s, 2)}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{len(y)} training images in {len(names)} classes; "
+        print(f"{len(y)} training images in {len(names)} classes ({args.loader} loader); "
               f"accuracy on {len(vy)} images of {args.eval}: {acc:.2f}% "
               f"(loading {load_s:.1f} s, training {train_s:.1f} s)")
 

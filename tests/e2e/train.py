@@ -116,10 +116,10 @@ def check_views(ds, flips):
           f"{sum(per_class.values())}; off: {off})")
 
 
-def train(name, train_dir, labels, eval_dir, args):
+def train(name, train_dir, labels, eval_dir, args, loader="sievefs"):
     cmd = [sys.executable, EXAMPLE, train_dir, "--eval", eval_dir, "--labels", labels,
            "--eval-labels", "xattr", "--epochs", str(args.epochs), "--seed", str(args.seed),
-           "--threads", "1", "--json"]
+           "--threads", "1", "--loader", loader, "--json"]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     if r.returncode != 0:
         check(False, f"{name}: {' '.join(cmd)} exited {r.returncode}")
@@ -148,14 +148,19 @@ def main():
         check_views(ds, flips)
 
     val = os.path.join(ds, "v1", "val")
-    runs = [("v1", "v1", os.path.join(ds, "v1", "train"), "xattr"),
-            ("v2", "v2 (40% of train flipped)", os.path.join(ds, "v2", "train"), "xattr")]
+    # Every model reads through the shipped loader (contrib/python/sievefs);
+    # v1 once more through torchvision's default way of reading, to compare.
+    runs = [("v1", "v1", os.path.join(ds, "v1", "train"), "xattr", "sievefs"),
+            ("v1-pil", "v1, torchvision's loader", os.path.join(ds, "v1", "train"), "xattr", "pil"),
+            ("v2", "v2 (40% of train flipped)", os.path.join(ds, "v2", "train"), "xattr", "sievefs")]
     if not args.no_views:
-        runs += [("clean", "view clean (v2 minus flipped)", os.path.join(ds, "clean", "train"), "folder"),
-                 ("clean10", "view clean10 (10% stratified)", os.path.join(ds, "clean10", "train"), "folder")]
+        runs += [("clean", "view clean (v2 minus flipped)", os.path.join(ds, "clean", "train"), "folder",
+                  "sievefs"),
+                 ("clean10", "view clean10 (10% stratified)", os.path.join(ds, "clean10", "train"), "folder",
+                  "sievefs")]
     results = {}
-    for rid, name, d, how in runs:
-        r = train(name, d, how, val, args)
+    for rid, name, d, how, loader in runs:
+        r = train(name, d, how, val, args, loader)
         if r:
             results[rid] = r
 
@@ -171,6 +176,12 @@ def main():
     if v1 and v2:
         check(v2["accuracy"] <= v1["accuracy"] - 10,
               f"v2 is clearly worse than v1 (at least 10 points: {v2['accuracy']} vs {v1['accuracy']})")
+    pil = results.get("v1-pil")
+    if v1 and pil:
+        check(v1["loader"] == "sievefs" and pil["loader"] == "pil"
+              and abs(v1["accuracy"] - pil["accuracy"]) <= 0.5,
+              f"v1 through the sievefs loader reaches the accuracy of torchvision's loader"
+              f" ({v1['accuracy']} vs {pil['accuracy']})")
     view = results.get("clean")
     if v1 and view:
         check(abs(view["accuracy"] - v1["accuracy"]) <= 2,
