@@ -251,7 +251,7 @@ epochs() { # TARGET CASE LOADER: records CASE|LOADER|TARGET|{first,warm,items,st
 	for key in ("stats_first", "stats"):
 	    s = r.get(key)
 	    if s is not None:
-	        print("%s\t%s" % (key, " ".join("%s %.2f" % (k, v / n) for k, v in sorted(s.items())) or "0"))
+	        print("%s\t%s" % (key, " ".join("%s %.3g" % (k, v / n) for k, v in sorted(s.items())) or "0"))
 	EOP
 	while IFS=$'\t' read -r k v; do rec "$c|$l|$t|$k" "$v"; done <"$WORK/rec.tsv"
 	say "   $t $l: ${R[$c|$l|$t|items]} items, cold ${R[$c|$l|$t|first]}/s, warm ${R[$c|$l|$t|warm]}/s${R[$c|$l|$t|stats]:+, requests/item ${R[$c|$l|$t|stats]}}"
