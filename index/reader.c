@@ -20,7 +20,7 @@
  * So each open shard keeps a few streams (where recent reads ended): a read
  * that continues one gets the stream's next bytes requested ahead of it
  * (POSIX_FADV_WILLNEED, a window doubling up to RA_MAX); a random read that
- * misses the page cache fetches the aligned 1 MiB block around it, each
+ * misses the page cache fetches the aligned 256 KiB block around it, each
  * block once, for as long as such blocks go on being read (a random-order
  * epoch), and exactly its own bytes (POSIX_FADV_RANDOM) once they are not
  * (a sparse subset).  None of it changes the bytes served. */
@@ -57,9 +57,9 @@
 #define RA_BACK ((uint64_t)2 << 20)
 #define RA_MIN ((uint64_t)1 << 20)
 #define RA_MAX ((uint64_t)16 << 20)
-#define RA_AROUND ((uint64_t)1 << 20) /* random reads: the aligned block around */
-#define RA_LOTSAMISS 64               /* misses less hits: stop fetching blocks */
-#define RA_PROBE 16                   /* ... but for one miss in this many */
+#define RA_AROUND ((uint64_t)256 << 10) /* random reads: the aligned block around */
+#define RA_LOTSAMISS 64                 /* misses less hits: stop fetching blocks, */
+#define RA_PROBE 16                     /* ... but for one miss in this many */
 
 struct ra_stream {
 	uint64_t next;  /* end of the furthest read */
@@ -421,26 +421,33 @@ static int ra_note(struct idx_reader *r, struct shard_slot *sl, uint64_t p, uint
 
 /* A random read: fetch the aligned RA_AROUND block(s) around it while its
  * neighbours get read too (an epoch over the shard in random order: each
- * block is then fetched once, in one I/O, instead of once per member), and
- * exactly the bytes asked for once they do not: the count of misses less
- * hits, as the kernel keeps for mapped files, passes RA_LOTSAMISS.  Then
- * every RA_PROBE-th miss still fetches its block, so that a reader who turns
- * dense again is noticed.  Called with r->lock held. */
+ * block is then fetched once, in one I/O, where the kernel's window from
+ * the read's offset on overlaps the next miss's), and exactly the bytes
+ * asked for once they are not: the count of misses less hits, as the kernel
+ * keeps for mapped files, passes RA_LOTSAMISS or half the shard's blocks,
+ * whichever is more (reads uniformly at random over all of a shard peak at
+ * about 0.31 times its blocks).  Then every RA_PROBE-th miss still fetches
+ * its block, so that a reader who turns dense again is noticed.  Called with
+ * r->lock held. */
 static void ra_random(struct shard_slot *sl, uint64_t p, uint64_t n, int cached,
 		      struct ra_act *a)
 {
-	uint64_t lo, hi;
+	uint64_t lots = sl->size / RA_AROUND / 2, lo, hi;
 
+	if (lots < RA_LOTSAMISS)
+		lots = RA_LOTSAMISS;
+	if (lots > UINT_MAX / 4)
+		lots = UINT_MAX / 4;
 	if (cached) {
 		if (sl->ra_miss)
 			sl->ra_miss--;
-	} else if (sl->ra_miss < 2 * RA_LOTSAMISS) {
+	} else if (sl->ra_miss < 2 * lots) {
 		sl->ra_miss++;
 	}
-	if (!sl->ra_exact && sl->ra_miss >= RA_LOTSAMISS) {
+	if (!sl->ra_exact && sl->ra_miss >= lots) {
 		sl->ra_exact = 1;
 		a->advice = POSIX_FADV_RANDOM;
-	} else if (sl->ra_exact && sl->ra_miss < RA_LOTSAMISS / 2) {
+	} else if (sl->ra_exact && sl->ra_miss < lots / 2) {
 		sl->ra_exact = 0;
 		a->advice = POSIX_FADV_NORMAL;
 	}
