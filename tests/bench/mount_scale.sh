@@ -41,8 +41,15 @@ finodes() { awk '/^fuse_inode / { print $2 }' /proc/slabinfo 2>/dev/null || echo
 daemon() { pgrep -n -f "sievefs mount .* $M( |\$)"; }
 secs() { echo "$2 - $1" | bc -l; }
 
-echo "| entries | node budget | mount | RSS after mount | RSS after find+stat of all (anonymous) | find -type f (2nd pass) sievefs / native | ls -lR (2nd pass) sievefs / native |"
-echo "|---:|---|---:|---:|---:|---:|---:|"
+# The most nodes the daemon held (it logs them at unmount; "?" for a
+# sievefs that does not).
+peak_nodes() {
+	for _ in $(seq 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+	sed -n 's/.*node table: .* at most \([0-9]*\) .*/\1/p' "$1" | tail -1 | grep . || echo '?'
+}
+
+echo "| entries | node budget | mount | RSS after mount | RSS after find+stat of all (anonymous) | nodes at most | find -type f (2nd pass) sievefs / native | ls -lR (2nd pass) sievefs / native |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 for n in $sizes; do
 	D=$W/n$n
 	if [ ! -e "$D/done" ]; then
@@ -59,8 +66,10 @@ for n in $sizes; do
 	t4=$(now); find "$D/native" -type f | wc -l > /dev/null; t5=$(now)
 	ls -lR "$D/native" > /dev/null; t8=$(now); ls -lR "$D/native" > /dev/null; t9=$(now)
 	for budget in ${BUDGETS:-0 default}; do
-		opts=()
-		[ "$budget" = default ] || opts=(-o "max_nodes=$budget")
+		log=$D/daemon-$budget.log
+		rm -f "$log"
+		opts=(-o "log=$log")
+		[ "$budget" = default ] || opts+=(-o "max_nodes=$budget")
 		sync; echo 3 > /proc/sys/vm/drop_caches
 		t0=$(now); "$S" mount "$D/st" "$M" "${opts[@]}"; t1=$(now)
 		pid=$(daemon)
@@ -71,9 +80,9 @@ for n in $sizes; do
 		t2=$(now); find "$M/ds/v1" -type f | wc -l > /dev/null; t3=$(now)
 		ls -lR "$M/ds/v1" > /dev/null; t6=$(now); ls -lR "$M/ds/v1" > /dev/null; t7=$(now)
 		"$S" umount "$M"
-		printf '| %d | %s | %.0f ms | %d MiB | %d MiB (%d MiB) | %.2f s / %.2f s (%.2fx) | %.2f s / %.2f s (%.2fx) |\n' \
+		printf '| %d | %s | %.0f ms | %d MiB | %d MiB (%d MiB) | %s | %.2f s / %.2f s (%.2fx) | %.2f s / %.2f s (%.2fx) |\n' \
 			"$n" "$([ "$budget" = 0 ] && echo none || echo "$budget")" \
-			"$(echo "($t1 - $t0) * 1000" | bc -l)" "$r0" "$r1" "$a1" \
+			"$(echo "($t1 - $t0) * 1000" | bc -l)" "$r0" "$r1" "$a1" "$(peak_nodes "$log" "$pid")" \
 			"$(secs "$t2" "$t3")" "$(secs "$t4" "$t5")" "$(echo "($t3 - $t2) / ($t5 - $t4)" | bc -l)" \
 			"$(secs "$t6" "$t7")" "$(secs "$t8" "$t9")" "$(echo "($t7 - $t6) / ($t9 - $t8)" | bc -l)"
 	done
