@@ -20,8 +20,9 @@
 # zstd cache and its spare buffers, the request threads, and a cost per
 # node, for the most nodes the table held (the daemon logs it at unmount).
 # The mount has a node budget of 20,000, so the trimmer works through the
-# storm; on this kind of machine the table peaks at 21-25 thousand nodes
-# and the RSS at a third of the bound.
+# storm; in ten runs on a 2-core machine the table peaked at 22,000 to
+# 66,000 nodes (listings outrun the trimmer for a moment) and the RSS at
+# 54-83 MiB, 40-62% of the bound.
 #
 # STRESS_SECONDS (default 40) sets the length of the loaded phase; the whole
 # test takes about 15 s more on a 2-core machine.  STRESS_MOUNT_OPTS
