@@ -615,7 +615,7 @@ static int names(struct idx_tar *t, const unsigned char *h, int fmt,
 }
 
 /* Work out the sparse layout, if any; may move *doff and shrink *size. */
-static int sparse(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
+static int sparse(struct idx_tar *t, const unsigned char *h, uint64_t hoff, int old,
 		  uint64_t *doff, uint64_t *size, uint64_t *logical)
 {
 	const struct pax_sparse *s = &t->xs;
@@ -623,7 +623,7 @@ static int sparse(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 	int64_t real;
 	int r;
 
-	if (h[156] == 'S') {
+	if (old) {
 		if (idx_tar_num(h + 483, 12, 0, INT64_MAX, &real))
 			return idx_tar_fail(t, EBADMSG, "bad sparse realsize field in "
 				    "header at offset %" PRIu64, hoff);
@@ -657,7 +657,9 @@ static int member(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 	struct idx_tar_member m;
 	int fmt = hdr_format(h);
 	uint64_t doff = hoff + BLK, size = 0, logical;
-	int r, sp;
+	/* GNU tar reads an 'S' header's map only in its own format; in any
+	 * other, an 'S' member is a plain file of its stored bytes */
+	int r, sp, old = h[156] == 'S' && fmt == F_GNU;
 
 	memset(&m, 0, sizeof(m));
 	r = hdr_numbers(t, h, fmt, hoff, &m, &size);
@@ -665,7 +667,7 @@ static int member(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 		r = names(t, h, fmt, hoff, &m);
 	if (r)
 		return r;
-	if (h[156] == 'S') {
+	if (old) {
 		r = gnu_sparse(t, h, hoff, &doff);
 		if (r)
 			return r;
@@ -678,9 +680,9 @@ static int member(struct idx_tar *t, const unsigned char *h, uint64_t hoff,
 			    "%" PRIu64 " runs past the end of the archive (%" PRIu64
 			    " bytes)", size, hoff, t->asize);
 	logical = size;
-	sp = !hdr_only(m.type) && (h[156] == 'S' || t->xs.seen);
+	sp = !hdr_only(m.type) && (old || t->xs.seen);
 	if (sp) {
-		r = sparse(t, h, hoff, &doff, &size, &logical);
+		r = sparse(t, h, hoff, old, &doff, &size, &logical);
 		if (r)
 			return r;
 	}
