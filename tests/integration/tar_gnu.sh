@@ -178,8 +178,8 @@ for p in sorted(set(want) | set(got)):
         data = subprocess.run([sievefs, "cat", store, ds + "/" + p], capture_output=True).stdout
         if data != open(want[p], "rb").read():
             bad.append("%s: bytes differ" % p)
-        elif not os.path.islink(want[p]) and got[p]["mtime"] != int(os.stat(want[p]).st_mtime):
-            bad.append("%s: mtime %s, GNU tar %d" % (p, got[p]["mtime"], os.stat(want[p]).st_mtime))
+        elif not os.path.islink(want[p]) and got[p]["mtime"] != os.stat(want[p]).st_mtime_ns // 10**9:
+            bad.append("%s: mtime %s, GNU tar %d" % (p, got[p]["mtime"], os.stat(want[p]).st_mtime_ns // 10**9))
 for b in bad:
     print(b)
 print("%d file(s) compared" % len(want))
