@@ -88,6 +88,8 @@ A["pax_bad_values"] = (pax([(b"mtime", b"1748089464.951928467a")]) + mem(b"m.txt
                        pax([(b"mtime", b"x17480")]) + mem(b"x.txt", b"x", **MT) +
                        pax([(b"size", b"5x"), (b"uid", b"-1")]) + mem(b"s.txt", b"sss", **MT) +
                        mem(b"z.txt", b"zz") + END)
+A["pax_negative_mtime"] = (pax([(b"mtime", b"-1.5")]) + mem(b"a.txt", b"a") +
+                          pax([(b"mtime", b"-0.5")]) + mem(b"b.txt", b"b") + END)
 A["pax_huge_unknown"] = (pax([(b"path", b"after.txt"), (b"SCHILY.huge", b"v" * big)]) +
                          mem(b"f.txt", b"hello") + mem(b"z.txt", b"zz") + END)
 A["lone_zero"] = (mem(b"a.txt", b"aa") + b"\0" * 512 + b"\0" * 511 + b"\n" +
@@ -200,6 +202,7 @@ declare -A cases=(
 	[pax_empty_path]="|empty member name|ok"
 	[pax_bad_values]="|m.txt: mtime=1748089464.951928467a read as its leading number|ok"
 	[pax_huge_unknown]="||ok"
+	[pax_negative_mtime]="||ok"
 	[lone_zero]="|lone zero block at offset 1024: the archive ends there|ok"
 	[lone_zero_hdr]="|lone zero block at offset 1024|ok"
 	[absolute]="|leading '/' removed from member names|ok"
