@@ -227,6 +227,15 @@ static int plain_num(const uint8_t *f, size_t n)
 	return i == n;
 }
 
+/* The numbers of an old GNU sparse header: its map and real size. */
+static int plain_sparse(const uint8_t *h)
+{
+	for (int i = 0; i < 8; i++)
+		if (!plain_num(h + 386 + 12 * i, 12))
+			return 0;
+	return plain_num(h + 483, 12);
+}
+
 /* A pax record libarchive reads unlike GNU tar: a size that is not all
  * digits (libarchive takes its leading digits, GNU tar ignores it), an
  * empty path or linkpath (libarchive falls back to the header's, GNU tar
@@ -281,7 +290,8 @@ static int is_header(const uint8_t *h)
  * a magic of "ustar" and anything but a NUL or "  " and a NUL (v7 for GNU
  * tar, which then reads no prefix);
  * types other than the POSIX and GNU ones sievefs serves or refuses alike;
- * pax records above; an empty name; a GNU long name of zero length. */
+ * pax records above; an empty name; a GNU long name of zero length; the
+ * numbers of an old GNU sparse header read unlike above. */
 static int gnu_only(const uint8_t *data, size_t size)
 {
 	size_t sized = SIZE_MAX; /* where a header follows a pax size record */
@@ -299,6 +309,8 @@ static int gnu_only(const uint8_t *data, size_t size)
 		    ((ty == '0' || ty == '7') && h[nl - 1] == '/'))
 			return 1;
 		if (idx_tar_num(h + 124, 12, 0, INT64_MAX, &v) || (ty == '1' && (v || sized == o)))
+			return 1;
+		if (ty == 'S' && !plain_sparse(h))
 			return 1;
 		if (!memcmp(h + 257, "ustar  ", 8) && ty != 'S' && h[483])
 			return 1; /* libarchive takes GNU's realsize for any type */
