@@ -16,7 +16,8 @@ case $mode in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 
 packages="build-essential autoconf automake libtool pkg-config
  libfuse3-dev fuse3 liblmdb-dev lmdb-utils libzstd-dev zstd libyaml-dev liburing-dev
- mandoc attr bzip2 python3 python3-pil strace procps passwd dataset-fashion-mnist"
+ mandoc attr bzip2 python3 python3-pil strace procps passwd dataset-fashion-mnist
+ libarchive-dev"
 
 deps() {
 	[ "${SKIP_DEPS:-0}" = 1 ] && return 0
