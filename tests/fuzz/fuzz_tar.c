@@ -11,25 +11,9 @@
 #include <sys/types.h>
 
 #include "index/tar.h"
+#include "tests/fuzz/memsrc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct mem {
-	const uint8_t *p;
-	size_t n;
-};
-
-static ssize_t rd(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct mem *m = ctx;
-
-	if (off >= m->n)
-		return 0;
-	if (len > m->n - off)
-		len = m->n - (size_t)off;
-	memcpy(buf, m->p + off, len);
-	return (ssize_t)len;
-}
 
 static unsigned char scratch[65536];
 

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "index/tar_int.h"
+#include "tests/fuzz/memsrc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,23 +34,6 @@ struct list {
 	size_t n;
 	int ok; /* parsed to a clean end, at most MAXE members */
 };
-
-struct mem {
-	const uint8_t *p;
-	size_t n;
-};
-
-static ssize_t rd(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct mem *m = ctx;
-
-	if (off >= m->n)
-		return 0;
-	if (len > m->n - off)
-		len = m->n - (size_t)off;
-	memcpy(buf, m->p + off, len);
-	return (ssize_t)len;
-}
 
 /* Like the sievefs parser: no leading '/', no empty or "." components, no
  * trailing '/'; "" is ".". */

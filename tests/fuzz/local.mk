@@ -41,7 +41,7 @@ tests_fuzz_fuzz_view_SOURCES += tests/fuzz/replay.c
 TESTS += $(FUZZ_REPLAYS)
 endif
 dist_check_SCRIPTS += $(FUZZ_REPLAYS)
-EXTRA_DIST += tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/memsrc.h
 
 # The differential tar target (sievefs against libarchive) needs libarchive,
 # a test-only dependency: built and replayed only where configure found it.
