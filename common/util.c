@@ -366,6 +366,17 @@ void cm_json_buf(struct cm_buf *b, const char *s, size_t n)
 	cm_buf_putc(b, '"');
 }
 
+void cm_deadline_ms(struct timespec *ts, int clk, long ms)
+{
+	clock_gettime((clockid_t)clk, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 void cm_json_str(FILE *f, const char *s, size_t n)
 {
 	struct cm_buf b;

@@ -48,6 +48,11 @@ void cm_json_str(FILE *f, const char *s, size_t n);
 struct cm_buf;
 void cm_json_buf(struct cm_buf *b, const char *s, size_t n);
 
+/* *ts = the time on clock clk, ms milliseconds from now (a deadline for
+ * pthread_cond_timedwait or sem_timedwait). */
+struct timespec;
+void cm_deadline_ms(struct timespec *ts, int clk, long ms);
+
 /* write(2) all of p, retrying short writes and EINTR; 0 or -errno. */
 int cm_write_all(int fd, const void *p, size_t n);
 

@@ -160,12 +160,7 @@ static void wait_end(struct loop *l)
 	struct timespec ts;
 
 	for (;;) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 500000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		cm_deadline_ms(&ts, CLOCK_REALTIME, 500);
 		if (sem_timedwait(&l->done, &ts) == 0)
 			return;
 		if (fuse_session_exited(l->se)) {

@@ -111,12 +111,7 @@ static void *poller_main(void *arg)
 
 	pthread_mutex_lock(&fs->plock);
 	while (!fs->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += FS_POLL_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		cm_deadline_ms(&ts, CLOCK_MONOTONIC, FS_POLL_MS);
 		pthread_cond_timedwait(&fs->pcond, &fs->plock, &ts);
 		if (fs->stop)
 			break;

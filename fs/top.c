@@ -57,20 +57,30 @@ void fs_top_free(struct fs_top *top)
 	free(top);
 }
 
+/* Room for one more element of size sz in *v (n used of *cap). */
+static int grow(void *v, size_t *cap, size_t n, size_t sz)
+{
+	void **pv = v, *p;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? 2 * *cap : 16;
+	p = realloc(*pv, c * sz);
+	if (!p)
+		return -ENOMEM;
+	*pv = p;
+	*cap = c;
+	return 0;
+}
+
 static int tag_cb(const char *name, uint32_t ver, void *ctx)
 {
 	struct fs_top *top = ctx;
 	struct top_ds *d = &top->ds[top->nds - 1];
 
-	if (top->ntags == top->captags) {
-		size_t cap = top->captags ? 2 * top->captags : 16;
-		struct top_tag *p = realloc(top->tags, cap * sizeof(*p));
-
-		if (!p)
-			return top->err = -ENOMEM;
-		top->tags = p;
-		top->captags = cap;
-	}
+	if (grow(&top->tags, &top->captags, top->ntags, sizeof(*top->tags)))
+		return top->err = -ENOMEM;
 	top->tags[top->ntags].name = strdup(name);
 	if (!top->tags[top->ntags].name)
 		return top->err = -ENOMEM;
@@ -92,15 +102,8 @@ static int ds_cb(const struct idx_dataset *d, void *ctx)
 	struct fs_top *top = b->top;
 	int rc;
 
-	if (top->nds == top->capds) {
-		size_t cap = top->capds ? 2 * top->capds : 16;
-		struct top_ds *p = realloc(top->ds, cap * sizeof(*p));
-
-		if (!p)
-			return top->err = -ENOMEM;
-		top->ds = p;
-		top->capds = cap;
-	}
+	if (grow(&top->ds, &top->capds, top->nds, sizeof(*top->ds)))
+		return top->err = -ENOMEM;
 	top->ds[top->nds] = (struct top_ds){ .id = d->id, .head = d->head, .tag0 = top->ntags };
 	top->nds++;
 	rc = idx_tag_foreach(b->t, d->id, tag_cb, top);

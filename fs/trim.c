@@ -248,12 +248,7 @@ static void *trim_main(void *arg)
 	pthread_mutex_lock(&tr->lock);
 	while (!tr->stop) {
 		if (!__atomic_load_n(&tr->kicked, __ATOMIC_ACQUIRE)) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += TRIM_TICK_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			cm_deadline_ms(&ts, CLOCK_MONOTONIC, TRIM_TICK_MS);
 			pthread_cond_timedwait(&tr->cond, &tr->lock, &ts);
 		}
 		if (tr->stop)
